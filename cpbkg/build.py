@@ -1,0 +1,129 @@
+"""``cpbkg build``: sources -> graph parts -> reasoning -> SHACL -> ``dist/``.
+
+Each step prints one progress line. Any error stops the build before ``dist/`` is
+touched: the last good build stays in place (see :func:`cpbkg.dist.write_dist`).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from rdflib import Graph
+
+from cpbkg.config import Settings
+from cpbkg.dist import Part, recover, write_dist
+from cpbkg.errors import ValidationFailed
+from cpbkg.namespaces import Ids, bind_prefixes
+from cpbkg.ontology import load_ontology
+from cpbkg.reasoning import check_consistency, materialise
+from cpbkg.sources import decision, gbf, plan, sdg, treaties
+from cpbkg.validation import Report, load_shapes, validate
+
+
+@dataclass
+class BuildResult:
+    """What a build produced."""
+
+    dist_dir: Path
+    parts: list[Part]
+    report: Report
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def triples(self) -> int:
+        return sum(len(p.graph) for p in self.parts)
+
+
+class Progress:
+    """One line per step on stderr, with its duration."""
+
+    def __init__(self, out: TextIO | None = None, *, quiet: bool = False) -> None:
+        self.out = out or sys.stderr
+        self.quiet = quiet
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        if not self.quiet:
+            print(f"  {name} ...", end="", file=self.out, flush=True)
+        try:
+            yield
+        except BaseException:
+            if not self.quiet:
+                print(" failed", file=self.out, flush=True)
+            raise
+        elapsed = time.perf_counter() - start
+        self.timings[name] = elapsed
+        if not self.quiet:
+            print(f" {elapsed:.2f} s", file=self.out, flush=True)
+
+
+def source_parts(settings: Settings, ids: Ids) -> list[tuple[str, Callable[[], Graph]]]:
+    """The named graphs built from sources, in build order."""
+    src, data = settings.sources_dir, settings.data_dir
+    return [
+        ("plan", lambda: plan.build_graph(data, src, ids)),
+        ("decision", lambda: decision.build_graph(data, ids)),
+        ("treaties", lambda: treaties.build_graph(src, ids)),
+        ("gbf", lambda: gbf.build_graph(src, ids)),
+        ("sdg", lambda: sdg.build_graph(src, ids)),
+    ]
+
+
+def build(settings: Settings, *, reason: bool = True, progress: Progress | None = None) -> BuildResult:
+    """Run the whole pipeline and write ``settings.dist_dir``.
+
+    Raises:
+        SourceError, CountDriftError: broken input.
+        InconsistentOntology: HermiT found a contradiction.
+        ValidationFailed: SHACL violations (the report is in the message).
+    """
+    progress = progress or Progress()
+    ids = Ids(settings.base_uri)
+    recover(settings.dist_dir)
+    with progress.step("ontology"):
+        ontology = load_ontology(settings.ontology_dir)
+    parts = [Part("ontology", ontology)]
+    for name, make in source_parts(settings, ids):
+        with progress.step(name):
+            graph = make()
+            bind_prefixes(graph)
+            parts.append(Part(name, graph))
+    union = Graph()
+    for part in parts:
+        union += part.graph
+    if reason:
+        with progress.step("reasoning (HermiT consistency)"):
+            check_consistency(ontology, union)
+    with progress.step("materialising inferences"):
+        inferred = materialise(union, ontology)
+        parts.append(Part("inferred", inferred))
+        union += inferred
+    with progress.step("SHACL validation"):
+        report = validate(union, load_shapes(settings.shapes_dir))
+    if not report.conforms:
+        raise ValidationFailed(f"{len(report.violations)} SHACL violations:\n{report.summary()}")
+    with progress.step("writing dist/"):
+        write_dist(settings.dist_dir, parts, ids, shacl_report=report.graph,
+                   extra={"counts": plan_counts(union), "shacl_warnings": len(report.warnings)})
+    return BuildResult(settings.dist_dir, parts, report, progress.timings)
+
+
+def plan_counts(graph: Graph) -> dict[str, int]:
+    """How many of each Plan element the graph holds (recorded in release.json)."""
+    from rdflib import RDF
+
+    from cpbkg.namespaces import CPB
+
+    return {
+        name: len(set(graph.subjects(RDF.type, cls)))
+        for name, cls in (("areas", CPB.Area), ("goals", CPB.Goal), ("objectives", CPB.Objective),
+                          ("indicators", CPB.Indicator), ("outcomes", CPB.Outcome))
+    }

@@ -1,0 +1,61 @@
+"""Settings shared by the build, the store and the server.
+
+One frozen dataclass, built from CLI flags (or ``CPBKG_*`` environment variables)
+and injected everywhere; tests build their own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cpbkg.namespaces import DEFAULT_BASE
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get("CPBKG_" + name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things are and what the server allows."""
+
+    base_uri: str = field(default_factory=lambda: _env("BASE_URI", DEFAULT_BASE))
+    root: Path = PROJECT_ROOT
+    dist_dir: Path = field(default_factory=lambda: Path(_env("DIST", str(PROJECT_ROOT / "dist"))))
+    store_path: Path = field(default_factory=lambda: Path(_env("STORE", str(PROJECT_ROOT / "var" / "store"))))
+    #: seconds a query may run before it is stopped
+    query_timeout: float = field(default_factory=lambda: float(_env("QUERY_TIMEOUT", "10")))
+    #: rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned at most
+    result_cap: int = field(default_factory=lambda: int(_env("RESULT_CAP", "10000")))
+    #: largest request body accepted, in bytes
+    max_body: int = field(default_factory=lambda: int(_env("MAX_BODY", str(1 << 20))))
+    #: off by default: SERVICE makes the server fetch URLs
+    allow_service: bool = field(default_factory=lambda: _env("ALLOW_SERVICE", "0") == "1")
+
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.root / "shapes"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.data_dir / "sources"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"
+
+    def with_(self, **changes: object) -> "Settings":
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]

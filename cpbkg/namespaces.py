@@ -1,0 +1,233 @@
+"""Namespaces and the URI scheme of CPB-KG.
+
+Ontology terms are hash URIs under ``https://w3id.org/cpbkg/ontology#`` and are
+read from a closed namespace, so a misspelt term raises at import time instead of
+silently minting a new URI (the rdflib ``DefinedNamespace`` model).
+
+Things are slash URIs under a configurable base (default ``https://w3id.org/cpbkg/``);
+the official codes (``A.1``, ``A.1.1``, ``A.1(a)``) are kept verbatim in them.
+:class:`Ids` builds every such URI in one place.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from rdflib import Namespace, URIRef
+from rdflib.namespace import DefinedNamespace
+
+DEFAULT_BASE = "https://w3id.org/cpbkg/"
+ONTOLOGY_IRI = "https://w3id.org/cpbkg/ontology"
+
+SDG = Namespace("http://metadata.un.org/sdg/")
+SDGO = Namespace("http://metadata.un.org/sdg/ontology#")
+QB = Namespace("http://purl.org/linked-data/cube#")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+SCHEMA = Namespace("https://schema.org/")
+
+
+class CPB(DefinedNamespace):
+    """The CPB-KG ontology (``ontology/cpbkg.ttl``); every term is defined there."""
+
+    _NS = Namespace(ONTOLOGY_IRI + "#")
+    _fail = True
+
+    # Implementation Plan
+    ImplementationPlan: URIRef
+    PlanElement: URIRef
+    Area: URIRef
+    Goal: URIRef
+    Objective: URIRef
+    Indicator: URIRef
+    Outcome: URIRef
+    hasGoal: URIRef
+    inArea: URIRef
+    hasObjective: URIRef
+    objectiveOf: URIRef
+    hasIndicator: URIRef
+    indicatorOf: URIRef
+    hasOutcome: URIRef
+    outcomeOf: URIRef
+    # wording status of an English label
+    englishWording: URIRef
+    WordingStatus: URIRef
+    OfficialWording: URIRef
+    ProjectTranslation: URIRef
+    # documents
+    Decision: URIRef
+    Document: URIRef
+    DecisionPart: URIRef
+    PreambularParagraph: URIRef
+    OperativeParagraph: URIRef
+    AnnexSection: URIRef
+    AnnexParagraph: URIRef
+    Footnote: URIRef
+    Appendix: URIRef
+    hasPart: URIRef
+    partOf: URIRef
+    hasFootnote: URIRef
+    text: URIRef
+    order: URIRef
+    references: URIRef
+    referencedBy: URIRef
+    # what the decision does
+    Action: URIRef
+    ActionType: URIRef
+    Actor: URIRef
+    hasAction: URIRef
+    actionOf: URIRef
+    actionType: URIRef
+    addressee: URIRef
+    deadline: URIRef
+    deadlineEvent: URIRef
+    # treaties
+    Treaty: URIRef
+    Provision: URIRef
+    Article: URIRef
+    TreatyAnnex: URIRef
+    provisionOf: URIRef
+    hasProvision: URIRef
+    number: URIRef
+    # GBF
+    GBFElement: URIRef
+    GBFVision: URIRef
+    GBFMission: URIRef
+    GBFGoal: URIRef
+    GBFTarget: URIRef
+    GBFIndicator: URIRef
+    GBFQuestion: URIRef
+    indicatorForTarget: URIRef
+    targetIndicator: URIRef
+    questionForIndicator: URIRef
+    indicatorQuestion: URIRef
+    answerOption: URIRef
+    cbdIdentifier: URIRef
+    # links between the Plan and the rest
+    Link: URIRef
+    LinkBasis: URIRef
+    ExplicitCitation: URIRef
+    OfficialMapping: URIRef
+    CuratedLink: URIRef
+    linkSubject: URIRef
+    linkPredicate: URIRef
+    linkObject: URIRef
+    basis: URIRef
+    justification: URIRef
+    relatedTo: URIRef
+    cites: URIRef
+    citedBy: URIRef
+    underlyingProvision: URIRef
+    contributesTo: URIRef
+    contributedToBy: URIRef
+    supportsSDG: URIRef
+    # provenance of the English text, per element
+    englishSource: URIRef
+
+
+class Ids:
+    """Builds the URIs of things under one base.
+
+    >>> ids = Ids("https://example.org/kg/")
+    >>> str(ids.indicator("A.1(a)"))
+    'https://example.org/kg/id/indicator/A.1(a)'
+    >>> str(ids.article("cpb", "17"))
+    'https://example.org/kg/id/treaty/cpb/article/17'
+    """
+
+    def __init__(self, base: str = DEFAULT_BASE) -> None:
+        if not base.endswith("/"):
+            base += "/"
+        self.base = base
+
+    def _id(self, *parts: str) -> URIRef:
+        # keep the official codes readable: "." "(" ")" "-" stay as they are
+        return URIRef(self.base + "id/" + "/".join(quote(p, safe=".()-") for p in parts))
+
+    # the Plan
+    def plan(self) -> URIRef:
+        return self._id("plan")
+
+    def area(self, code: str) -> URIRef:
+        return self._id("area", code)
+
+    def goal(self, code: str) -> URIRef:
+        return self._id("goal", code)
+
+    def objective(self, code: str) -> URIRef:
+        return self._id("objective", code)
+
+    def indicator(self, code: str) -> URIRef:
+        return self._id("indicator", code)
+
+    def outcome(self, goal_code: str) -> URIRef:
+        return self._id("outcome", goal_code)
+
+    # documents
+    def document(self, symbol: str) -> URIRef:
+        """A decision or document by its symbol, ``/`` becoming ``-`` (``CP-10/3`` -> ``CP-10-3``)."""
+        return self._id("document", symbol.replace("/", "-"))
+
+    def decision_part(self, symbol: str, kind: str, number: str) -> URIRef:
+        return self._id("document", symbol.replace("/", "-"), kind, number)
+
+    def action(self, symbol: str, key: str) -> URIRef:
+        return self._id("document", symbol.replace("/", "-"), "action", key)
+
+    def actor(self, key: str) -> URIRef:
+        return self._id("actor", key)
+
+    def action_type(self, key: str) -> URIRef:
+        return self._id("action-type", key)
+
+    # treaties
+    def treaty(self, key: str) -> URIRef:
+        return self._id("treaty", key)
+
+    def article(self, treaty: str, number: str) -> URIRef:
+        return self._id("treaty", treaty, "article", number)
+
+    def treaty_annex(self, treaty: str, number: str) -> URIRef:
+        return self._id("treaty", treaty, "annex", number)
+
+    # GBF
+    def gbf(self, kind: str, code: str) -> URIRef:
+        """``kind`` is one of vision, mission, goal, target, indicator, question."""
+        return self._id("gbf", kind, code)
+
+    # links and graphs
+    def link(self, key: str) -> URIRef:
+        return self._id("link", key)
+
+    def graph(self, name: str) -> URIRef:
+        return URIRef(self.base + "graph/" + name)
+
+    def dataset(self) -> URIRef:
+        return URIRef(self.base + "dataset")
+
+
+def sdg_goal(number: int) -> URIRef:
+    """The UN SDG KOS URI of an SDG goal (never mint our own)."""
+    return SDG[str(number)]
+
+
+def bind_prefixes(graph) -> None:  # type: ignore[no-untyped-def]
+    """Bind the prefixes used in every file CPB-KG writes."""
+    from rdflib.namespace import DCAT, DCTERMS, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
+
+    for prefix, ns in {
+        "cpb": CPB._NS,
+        "skos": SKOS,
+        "dcterms": DCTERMS,
+        "prov": PROV,
+        "dcat": DCAT,
+        "void": VOID,
+        "owl": OWL,
+        "rdf": RDF,
+        "rdfs": RDFS,
+        "xsd": XSD,
+        "sdg": SDG,
+        "sdgo": SDGO,
+        "qb": QB,
+        "sd": SD,
+    }.items():
+        graph.bind(prefix, ns, override=True)

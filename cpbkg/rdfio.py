@@ -1,0 +1,83 @@
+"""Reading RDF files with errors that name file and line, and handing graphs to pyoxigraph."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+
+from cpbkg.errors import SourceError
+
+FORMATS = {".ttl": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig", ".jsonld": "json-ld",
+           ".rdf": "xml", ".owl": "xml", ".xml": "xml"}
+
+
+def parse_file(path: Path, graph: Graph | None = None) -> Graph:
+    """Parse one RDF file (format from its suffix) into ``graph``.
+
+    Raises:
+        SourceError: missing, empty, not UTF-8, or a syntax error (with its line).
+    """
+    graph = graph if graph is not None else Graph()
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise SourceError(path, f"unknown RDF file type {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise SourceError(path, "file not found") from exc
+    except IsADirectoryError as exc:
+        raise SourceError(path, "is a directory, not a file") from exc
+    if not raw.strip():
+        raise SourceError(path, "file is empty")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(path, f"not UTF-8 (byte {exc.start})", line=raw[: exc.start].count(b"\n") + 1) from exc
+    try:
+        graph.parse(data=raw, format=fmt, publicID=path.resolve().as_uri())
+    except Exception as exc:  # rdflib raises many types for syntax errors
+        raise SourceError(path, f"RDF syntax error: {_first_line(exc)}", line=_line_of(exc)) from exc
+    return graph
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())[:300]
+
+
+def _line_of(exc: Exception) -> int | None:
+    line = getattr(exc, "lines", None)
+    if isinstance(line, int):
+        return line + 1  # rdflib's notation3 parser counts from 0
+    match = re.search(r"line (\d+)", str(exc))
+    return int(match.group(1)) if match else None
+
+
+def to_ox_term(term: URIRef | BNode | Literal) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as a pyoxigraph term."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))
+
+
+def to_ox_quads(graph: Graph, graph_name: URIRef | None) -> Iterator[ox.Quad]:
+    """The triples of ``graph`` as pyoxigraph quads in ``graph_name`` (default graph if None)."""
+    name = ox.NamedNode(str(graph_name)) if graph_name is not None else ox.DefaultGraph()
+    for s, p, o in graph:
+        yield ox.Quad(to_ox_term(s), to_ox_term(p), to_ox_term(o), name)  # type: ignore[arg-type]
+
+
+def to_ox_triples(graphs: Iterable[Graph]) -> Iterator[ox.Triple]:
+    for graph in graphs:
+        for s, p, o in graph:
+            yield ox.Triple(to_ox_term(s), to_ox_term(p), to_ox_term(o))  # type: ignore[arg-type]

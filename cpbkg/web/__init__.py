@@ -1,0 +1,1 @@
+"""The HTTP service: SPARQL endpoint, linked-data pages, dumps and UI."""
