@@ -35,13 +35,14 @@ class Release:
     data_hash: str
     built: str
     triples: int
+    base_uri: str
 
     @classmethod
     def read(cls, dist_dir: Path) -> "Release":
         path = dist_dir / RELEASE_FILE
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            return cls(raw["version"], raw["data_hash"], raw["built"], int(raw["triples"]))
+            return cls(raw["version"], raw["data_hash"], raw["built"], int(raw["triples"]), raw["base_uri"])
         except FileNotFoundError as exc:
             raise StoreError(f"{path}: no build found; run `cpbkg build` first") from exc
         except (ValueError, KeyError, TypeError) as exc:
@@ -82,10 +83,14 @@ def _prune(root: Path, keep: str) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
-def _bulk_load(target: Path, dataset: Path) -> None:
+def _bulk_load(target: Path, dataset: Path, void: Path, void_graph: str) -> None:
     store = ox.Store(str(target))
     try:
         store.bulk_load(path=str(dataset), format=ox.RdfFormat.TRIG)
+        if void.is_file():
+            # the VoID description is written after the dumps (it holds their checksums),
+            # so it is not inside cpbkg.trig; the store serves it as a graph of its own
+            store.bulk_load(path=str(void), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(void_graph))
         store.optimize()
     finally:
         del store
@@ -125,7 +130,7 @@ def load(settings: Settings, release: Release | None = None) -> Path:
     tmp = root / f"{name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        _bulk_load(tmp, dataset)
+        _bulk_load(tmp, dataset, settings.dist_dir / "void.ttl", release.base_uri + "graph/dataset")
     except (OSError, SyntaxError, ValueError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise StoreError(f"{dataset}: cannot load into the store ({exc})") from exc
