@@ -22,7 +22,7 @@ from cpbkg.errors import ValidationFailed
 from cpbkg.namespaces import Ids, bind_prefixes
 from cpbkg.ontology import load_ontology
 from cpbkg.reasoning import check_consistency, materialise
-from cpbkg.sources import decision, gbf, plan, sdg, treaties
+from cpbkg.sources import decision, gbf, plan, questionnaires, sdg, treaties
 from cpbkg.validation import Report, load_shapes, validate
 
 
@@ -74,6 +74,7 @@ def source_parts(settings: Settings, ids: Ids) -> list[tuple[str, Callable[[], G
         ("treaties", lambda: treaties.build_graph(src, ids)),
         ("gbf", lambda: gbf.build_graph(src, ids)),
         ("sdg", lambda: sdg.build_graph(src, ids)),
+        ("reports", lambda: questionnaires.build_graph(data, src, ids)),
     ]
 
 

@@ -122,6 +122,27 @@ class CPB(DefinedNamespace):
     supportsSDG: URIRef
     # provenance of the English text, per element
     englishSource: URIRef
+    # national reports
+    Questionnaire: URIRef
+    QuestionnaireSection: URIRef
+    ReportQuestion: URIRef
+    AnswerOption: URIRef
+    reportingCycle: URIRef
+    hasSection: URIRef
+    sectionOf: URIRef
+    hasQuestion: URIRef
+    questionIn: URIRef
+    sectionArticle: URIRef
+    hasOption: URIRef
+    valueCode: URIRef
+    questionKey: URIRef
+    questionType: URIRef
+    multipleChoice: URIRef
+    mandatory: URIRef
+    correspondsTo: URIRef
+    measuredBy: URIRef
+    measures: URIRef
+    dataSource: URIRef
 
 
 class Ids:
@@ -193,6 +214,19 @@ class Ids:
     def gbf(self, kind: str, code: str) -> URIRef:
         """``kind`` is one of vision, mission, goal, target, indicator, question."""
         return self._id("gbf", kind, code)
+
+    # national reports
+    def questionnaire(self, cycle: int) -> URIRef:
+        return self._id("report", f"nr{cycle}")
+
+    def report_section(self, cycle: int, key: str) -> URIRef:
+        return self._id("report", f"nr{cycle}", "section", key)
+
+    def question(self, cycle: int, key: str) -> URIRef:
+        return self._id("report", f"nr{cycle}", "question", key)
+
+    def answer_option(self, cycle: int, key: str, value: str) -> URIRef:
+        return self._id("report", f"nr{cycle}", "question", key, "option", value)
 
     # links and graphs
     def link(self, key: str) -> URIRef:
