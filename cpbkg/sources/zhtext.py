@@ -1,0 +1,178 @@
+"""The official Chinese text of decision CP-10/3 as the yardstick for the curated Plan.
+
+``data/sources/cp-10-3-zh.txt`` was extracted from the PDF: the appendix table has
+its cells broken across lines, its four columns (goal, objective, indicator,
+outcome) interleaved, and page headers ("CBD/CP/MOP/DEC/10/3", "Page 7") and
+repeated table headers mixed in. This module does not try to rebuild the table
+(that is curated by hand in ``data/plan/implementation-plan.yaml``); it gives the
+build what it needs to check that curation independently of it:
+
+* :func:`clean` - one whitespace rule, so curated labels and the PDF text compare;
+* :func:`plan_appendix` - the appendix without page furniture;
+* :func:`plan_codes` - the element codes the text itself numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cpbkg.errors import SourceError
+
+# CJK ideographs plus CJK and full-width punctuation ("，", "；", "（", "《", "、" ...).
+# Punctuation counts as CJK because the PDF puts stray spaces and line breaks next
+# to it exactly as next to ideographs, and Chinese typesetting never needs a space there.
+_CJK = (
+    "\u2e80-\u2fff"  # radicals
+    "\u3000-\u303f"  # CJK symbols and punctuation
+    "\u3400-\u4dbf"  # extension A
+    "\u4e00-\u9fff"  # unified ideographs
+    "\uf900-\ufaff"  # compatibility ideographs
+    "\ufe30-\ufe4f"  # compatibility forms
+    "\uff00-\uffef"  # full-width forms
+)
+_SPACE_NEXT_TO_CJK = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
+_RUN_OF_SPACE = re.compile(r"\s+")
+
+#: where the appendix table starts: the line that is just "附录"
+_START = re.compile(r"^\s*附录\s*$")
+#: the end-of-document rule after the last row of the table
+_END = re.compile(r"^\s*_{4,}\s*$")
+
+# Page furniture that the PDF repeats on every page of the table. Headers are
+# compared with all whitespace removed, so the extraction's spacing does not matter.
+_PAGE_HEADER = re.compile(r"^(CBD/CP/MOP/DEC/10/3|Page\s?\d+)$")
+_TABLE_HEADERS = frozenset({
+    "卡塔赫纳生物安全议定书执行计划",
+    "长期目标目的指标成果",
+    # the column explanations printed under the header on the first page only
+    "(希望取得的成就)(为了实现长期目标而必须",
+    "取得的成就)",
+    "(衡量目的的实现进度)(通过实现长期目标而产生",
+    "的影响)",
+})
+
+# Row markers at the start of a (cleaned) line of the table: "A.1.", "A.1.1.", "(a)".
+# Only line starts count: no continuation line of a cell begins with such a marker,
+# while numbers do occur inside cells ("第 17 条" broken as "17 条）"). The goal pattern
+# refuses a following digit so that "A.1.1." is never read as goal "A.1".
+_GOAL = re.compile(r"^([AB])\.(\d+)\.(?!\d)")
+_OBJECTIVE = re.compile(r"^([AB])\.(\d+)\.(\d+)\.")
+_INDICATOR = re.compile(r"^\(([a-z])\)")
+
+
+def clean(text: str) -> str:
+    """Normalise whitespace the way the curated data does.
+
+    The rule: remove all whitespace between two characters when at least one of
+    them is CJK (ideograph or CJK/full-width punctuation); elsewhere collapse any
+    run of whitespace to one space; strip both ends. So "第 17 条" becomes
+    "第17条", "使用国家 STAR 拨款" becomes "使用国家STAR拨款", and a line break in
+    the middle of a Chinese cell disappears.
+
+    Args:
+        text: Any text, typically a fragment of the PDF extraction or a curated label.
+
+    Returns:
+        The normalised text.
+    """
+    return _RUN_OF_SPACE.sub(" ", _SPACE_NEXT_TO_CJK.sub("", text)).strip()
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as exc:
+        raise SourceError(path, "file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise SourceError(path, f"not UTF-8 (byte {exc.start})") from exc
+
+
+def _appendix_lines(path: Path) -> list[tuple[int, str]]:
+    """The appendix's non-empty content lines as (1-based line number, cleaned text).
+
+    Raises:
+        SourceError: the file is missing, or has no appendix start or end marker.
+    """
+    lines = _read_lines(path)
+    start = next((i for i, line in enumerate(lines) if _START.match(line)), None)
+    if start is None:
+        raise SourceError(path, "appendix not found: no line '附录' starting the Plan table")
+    end = next((i for i in range(start + 1, len(lines)) if _END.match(lines[i])), None)
+    if end is None:
+        raise SourceError(path, "end of the appendix not found: no '________' line after '附录'", line=start + 1)
+    kept = []
+    for i in range(start, end):
+        text = clean(lines[i])
+        if not text or _PAGE_HEADER.match(text) or re.sub(r"\s+", "", text) in _TABLE_HEADERS:
+            continue
+        kept.append((i + 1, text))
+    return kept
+
+
+def plan_appendix(path: Path) -> str:
+    """The appendix (the Plan table) of the Chinese text, without page furniture.
+
+    Runs from the line "附录" to the end rule "________" (excluded). Page headers
+    and the table header repeated on each page are dropped; the remaining lines
+    keep their order, one per line, each passed through :func:`clean`. Cell
+    fragments therefore stay where the PDF put them: a cell continued across a page
+    break is still in two pieces.
+
+    Args:
+        path: ``cp-10-3-zh.txt``.
+
+    Returns:
+        The appendix text, lines joined with "\\n".
+
+    Raises:
+        SourceError: the file is missing or the appendix is not found.
+    """
+    return "\n".join(text for _, text in _appendix_lines(path))
+
+
+def plan_codes(path: Path) -> dict[str, list[str]]:
+    """The codes of the Plan's elements as the Chinese text numbers them.
+
+    Read from row markers at the start of lines, not from the curated YAML, so the
+    build can compare the two: goals ("A.1. "), objectives ("A.1.1. "), indicators
+    ("(a) " under the most recent goal, coded "A.1(a)"). Outcomes carry no code in
+    the table (one unnumbered cell per goal), so their codes are the goal codes.
+
+    Args:
+        path: ``cp-10-3-zh.txt``.
+
+    Returns:
+        ``{"goals": [...], "objectives": [...], "indicators": [...], "outcomes": [...]}``
+        in text order.
+
+    Raises:
+        SourceError: the file or appendix is missing, an objective is numbered under
+            another goal, an indicator comes before any goal, or a code repeats.
+    """
+    codes: dict[str, list[str]] = {"goals": [], "objectives": [], "indicators": [], "outcomes": []}
+    goal: str | None = None
+    seen: set[str] = set()
+
+    def add(kind: str, code: str, line: int) -> None:
+        # a repeated code means the text (or our reading of it) is broken: say where
+        if code in seen:
+            raise SourceError(path, f"code {code} appears twice in the appendix", line=line)
+        seen.add(code)
+        codes[kind].append(code)
+
+    for line, text in _appendix_lines(path):
+        if m := _OBJECTIVE.match(text):
+            code = f"{m[1]}.{m[2]}.{m[3]}"
+            if goal != f"{m[1]}.{m[2]}":
+                raise SourceError(path, f"objective {code} is not under goal {goal}", line=line)
+            add("objectives", code, line)
+        elif m := _GOAL.match(text):
+            goal = f"{m[1]}.{m[2]}"
+            add("goals", goal, line)
+        elif m := _INDICATOR.match(text):
+            if goal is None:
+                raise SourceError(path, f"indicator ({m[1]}) before the first goal", line=line)
+            add("indicators", f"{goal}({m[1]})", line)
+    codes["outcomes"] = list(codes["goals"])
+    return codes
