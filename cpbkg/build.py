@@ -22,7 +22,7 @@ from cpbkg.errors import ValidationFailed
 from cpbkg.namespaces import Ids, bind_prefixes
 from cpbkg.ontology import load_ontology
 from cpbkg.reasoning import check_consistency, materialise
-from cpbkg.sources import decision, gbf, plan, questionnaires, sdg, treaties
+from cpbkg.sources import curated, decision, gbf, plan, questionnaires, sdg, treaties
 from cpbkg.validation import Report, load_shapes, validate
 
 
@@ -100,6 +100,13 @@ def build(settings: Settings, *, reason: bool = True, progress: Progress | None 
     union = Graph()
     for part in parts:
         union += part.graph
+    with progress.step("links"):
+        # curated links are checked against everything else: a key naming an element
+        # that no other part has (a typo, a renamed code) fails the build here
+        links = curated.build_graph(settings.data_dir, ids, known=union)
+        bind_prefixes(links)
+        parts.append(Part("links", links))
+        union += links
     if reason:
         with progress.step("reasoning (HermiT consistency)"):
             check_consistency(ontology, union)

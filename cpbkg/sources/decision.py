@@ -102,7 +102,8 @@ class DecisionBuilder:
         g.add((uri, CPB.order, Literal(order, datatype=XSD.integer)))
         g.add((uri, DCTERMS.source, self.uri))
         g.add((parent, CPB.hasPart, uri))
-        if record.get("zh"):
+        if kind != "annex-section":
+            # every paragraph and footnote has a text: a missing zh/en fails here, with file and line
             add_wording(g, uri, record, where=where, label=CPB.text)
         if record.get("en_official_partial"):
             g.add((uri, SKOS.note, Literal("Official English (partial copy): " + str(record["en_official_partial"]).strip(), lang="en")))
