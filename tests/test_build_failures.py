@@ -96,7 +96,9 @@ def test_duplicate_code_is_rejected(good, broken):
 
     def duplicate(p: Path) -> None:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
-        data["goals"][1]["code"] = data["goals"][0]["code"]
+        # A.1.2 becomes a second A.1.1 (still under goal A.1, so only the duplicate check can catch it)
+        objectives = data["goals"][0]["objectives"]
+        objectives[1]["code"] = objectives[0]["code"]
         p.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
     broken(PLAN, duplicate)

@@ -296,7 +296,11 @@ def _nkl(rows: Rows) -> None:
     found = {(r["code"], r["property"], local(r["object"]), r["basis"]) for r in rows}
     assert ("A.10", "cites", "nkl", "ExplicitCitation") in found
     assert ("A.10.2", "underlying provision", "12", "CuratedLink") in found
-    assert all((r["code"] or "").startswith("A.10") for r in rows)
+    plan = [r for r in rows if "/document/" not in r["element"]]
+    assert all((r["code"] or "").startswith("A.10") for r in plan)
+    # the decision's own text names the Supplementary Protocol too: preamble 3, annex paragraphs 11 and 12
+    parts = {r["element"].split("/document/CP-10-3/", 1)[1] for r in rows if "/document/" in r["element"]}
+    assert parts == {"preamble/3", "annex-para/11", "annex-para/12"}
 
 
 def _code_a5(rows: Rows) -> None:
