@@ -6,9 +6,11 @@ touched: the last good build stays in place (see :func:`cpbkg.dist.write_dist`).
 
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from cpbkg.dist import Part, recover, write_dist
 from cpbkg.errors import ValidationFailed
 from cpbkg.namespaces import Ids, bind_prefixes
 from cpbkg.ontology import load_ontology
+from cpbkg.progress import build_parts
 from cpbkg.reasoning import check_consistency, materialise
 from cpbkg.sources import curated, decision, gbf, plan, questionnaires, sdg, treaties
 from cpbkg.validation import Report, load_shapes, validate
@@ -37,7 +40,10 @@ class BuildResult:
 
     @property
     def triples(self) -> int:
-        return sum(len(p.graph) for p in self.parts)
+        """Triples in the union of the graphs, as release.json records them."""
+        return int(json.loads((self.dist_dir / "release.json").read_text(encoding="utf-8"))["triples"])
+
+
 
 
 class Progress:
@@ -78,15 +84,29 @@ def source_parts(settings: Settings, ids: Ids) -> list[tuple[str, Callable[[], G
     ]
 
 
-def build(settings: Settings, *, reason: bool = True, progress: Progress | None = None) -> BuildResult:
+def build(settings: Settings, *, reason: bool = True, progress: Progress | None = None, demo: bool = False,
+          synthetic: Mapping[str, object] | None = None) -> BuildResult:
     """Run the whole pipeline and write ``settings.dist_dir``.
+
+    Args:
+        settings: where the sources are and where ``dist/`` goes.
+        reason: run the HermiT consistency check (needs Java).
+        progress: where progress lines go.
+        demo: add the SYNTHETIC answers graph (loudly labelled; never in a normal build).
+        synthetic: options of the synthetic generator (its size, for benchmarks).
 
     Raises:
         SourceError, CountDriftError: broken input.
         InconsistentOntology: HermiT found a contradiction.
         ValidationFailed: SHACL violations (the report is in the message).
     """
-    progress = progress or Progress()
+    with tempfile.TemporaryDirectory(prefix="cpbkg-build-") as workdir:
+        return _pipeline(settings, Path(workdir), reason=reason, progress=progress or Progress(), demo=demo,
+                         synthetic=synthetic)
+
+
+def _pipeline(settings: Settings, workdir: Path, *, reason: bool, progress: Progress, demo: bool,
+              synthetic: Mapping[str, object] | None) -> BuildResult:
     ids = Ids(settings.base_uri)
     recover(settings.dist_dir)
     with progress.step("ontology"):
@@ -107,6 +127,16 @@ def build(settings: Settings, *, reason: bool = True, progress: Progress | None 
         bind_prefixes(links)
         parts.append(Part("links", links))
         union += links
+    large: list[Part] = []
+    with progress.step("parties, methodology, answers" + (", SYNTHETIC demo data" if demo else "")):
+        for name, part in build_parts(settings, ids, union, demo=demo, workdir=workdir, synthetic=synthetic):
+            if isinstance(part, Graph):
+                bind_prefixes(part)
+                parts.append(Part(name, part))
+                union += part
+            else:
+                # answers and observations: validated by cpbkg.answers, too large for HermiT and pyshacl
+                large.append(Part(name, ntriples=part))
     if reason:
         with progress.step("reasoning (HermiT consistency)"):
             check_consistency(ontology, union)
@@ -119,9 +149,9 @@ def build(settings: Settings, *, reason: bool = True, progress: Progress | None 
     if not report.conforms:
         raise ValidationFailed(f"{len(report.violations)} SHACL violations:\n{report.summary()}")
     with progress.step("writing dist/"):
-        write_dist(settings.dist_dir, parts, ids, shacl_report=report.graph,
-                   extra={"counts": plan_counts(union), "shacl_warnings": len(report.warnings)})
-    return BuildResult(settings.dist_dir, parts, report, progress.timings)
+        write_dist(settings.dist_dir, parts + large, ids, shacl_report=report.graph,
+                   extra={"counts": plan_counts(union), "shacl_warnings": len(report.warnings), "synthetic": demo})
+    return BuildResult(settings.dist_dir, parts + large, report, progress.timings)
 
 
 def plan_counts(graph: Graph) -> dict[str, int]:

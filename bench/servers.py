@@ -1,0 +1,148 @@
+"""The three servers the benchmark compares, each a real process on a loopback port.
+
+* CPB-KG: ``cpbkg serve`` on a build's ``dist/`` and its embedded store;
+* Oxigraph's own server (Rust): ``oxigraph load`` then ``oxigraph serve-read-only``,
+  with the union of the named graphs as the default graph (as CPB-KG answers);
+* rdflib-endpoint (FastAPI on rdflib), the usual Python choice, on the same N-Quads.
+
+Peak RSS is read from ``/proc/<pid>/status`` (VmHWM) of the server and its children
+(CPB-KG runs its queries in worker processes: they count too).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ASK = "ASK { ?s ?p ?o }"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running server process and where its SPARQL endpoint is."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    base: str
+    sparql_path: str
+    log: Path
+    ready_seconds: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sparql(self) -> str:
+        return self.base + self.sparql_path
+
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory of the process and its children, in MB."""
+        return sum(_vm_hwm_kb(pid) for pid in _process_tree(self.process.pid)) / 1024
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            children = []
+        todo.extend(int(c) for c in children)
+    return pids
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _start(name: str, argv: list[str], workdir: Path, base: str, sparql_path: str,
+           *, env: dict[str, str] | None = None, ready_timeout: float = 600) -> Server:
+    log = workdir / f"{name}.log"
+    # a process group of its own, so stop() also ends the server's worker processes
+    process = subprocess.Popen(argv, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=workdir,
+                               env={**os.environ, **(env or {})}, start_new_session=True)
+    server = Server(name, process, base, sparql_path, log)
+    start = time.perf_counter()
+    deadline = start + ready_timeout
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
+        try:
+            r = httpx.get(server.sparql, params={"query": ASK}, headers={"Accept": "application/sparql-results+json"},
+                          timeout=5)
+            if r.status_code == 200:
+                server.ready_seconds = time.perf_counter() - start
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{name} not ready after {ready_timeout} s; see {log}")
+
+
+def start_cpbkg(dist: Path, store: Path, workdir: Path) -> Server:
+    """``cpbkg serve`` on an existing build (the store is loaded first, so start-up is measured apart)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "cpbkg", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--dist", str(dist), "--store", str(store)]
+    return _start("cpbkg", cmd, workdir, f"http://127.0.0.1:{port}", "/sparql",
+                  env={"CPBKG_QUERY_TIMEOUT": "60", "CPBKG_RESULT_CAP": "1000000"})
+
+
+def start_oxigraph(nquads: Path, workdir: Path) -> Server:
+    """Oxigraph's server, read-only, on a store bulk-loaded from the same quads."""
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        raise RuntimeError("the oxigraph CLI is not installed: pip install oxigraph")
+    location = workdir / "oxigraph-store"
+    shutil.rmtree(location, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run([binary, "load", "--location", str(location), "--file", str(nquads)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    load_seconds = time.perf_counter() - start
+    port = free_port()
+    cmd = [binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}",
+           "--union-default-graph", "--timeout-s", "60"]
+    server = _start("oxigraph", cmd, workdir, f"http://127.0.0.1:{port}", "/query")
+    server.extra["load_seconds"] = load_seconds
+    return server
+
+
+def start_rdflib_endpoint(nquads: Path, workdir: Path) -> Server:
+    """rdflib-endpoint on the same quads (it parses them into an rdflib Dataset at start)."""
+    binary = shutil.which("rdflib-endpoint")
+    if binary is None:
+        raise RuntimeError("rdflib-endpoint is not installed: pip install rdflib-endpoint")
+    port = free_port()
+    cmd = [binary, "serve", "--host", "127.0.0.1", "--port", str(port), str(nquads)]
+    return _start("rdflib-endpoint", cmd, workdir, f"http://127.0.0.1:{port}", "/sparql", ready_timeout=1800)
