@@ -19,6 +19,10 @@ def _env(name: str, default: str) -> str:
     return os.environ.get("CPBKG_" + name, default)
 
 
+def _cpus() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where things are and what the server allows."""
@@ -35,6 +39,16 @@ class Settings:
     max_body: int = field(default_factory=lambda: int(_env("MAX_BODY", str(1 << 20))))
     #: off by default: SERVICE makes the server fetch URLs
     allow_service: bool = field(default_factory=lambda: _env("ALLOW_SERVICE", "0") == "1")
+    #: worker processes that run queries (each can be killed on timeout); default: one per CPU
+    query_workers: int = field(default_factory=lambda: int(_env("QUERY_WORKERS", "0")) or _cpus())
+    #: MiB of heap each query worker may use; a query that needs more kills its worker (503) (0: no limit)
+    worker_memory_mb: int = field(default_factory=lambda: int(_env("WORKER_MEMORY_MB", "2048")))
+    #: bytes of query answers kept in memory for repeated queries (0: no cache)
+    cache_bytes: int = field(default_factory=lambda: int(_env("CACHE_BYTES", str(64 << 20))))
+    #: SPARQL's default graph is the union of all named graphs (unless FROM or default-graph-uri say otherwise)
+    union_default_graph: bool = field(default_factory=lambda: _env("UNION_DEFAULT_GRAPH", "1") == "1")
+    #: origins allowed to read GET answers from a browser ("*": any, "": CORS off); never with credentials
+    cors_origins: str = field(default_factory=lambda: _env("CORS_ORIGINS", "*"))
 
     @property
     def ontology_dir(self) -> Path:

@@ -103,7 +103,6 @@ def open_store(settings: Settings, *, read_only: bool = False) -> LoadedStore:
         StoreError: no build, or the store cannot be opened or loaded.
     """
     release = Release.read(settings.dist_dir)
-    dataset = settings.dist_dir / DATASET_FILE
     root = settings.store_path
     name = release.data_hash[:16]
     if _current_name(root) != name or not (root / name).is_dir():

@@ -1,34 +1,219 @@
-"""The FastAPI application factory: one router per area, settings injected."""
+"""The FastAPI application factory: one router per area, settings injected.
+
+``create_app(settings, store=...)`` builds the app for one store. What every router can rely on:
+
+* ``app.state.settings`` -- the :class:`~cpbkg.config.Settings`;
+* ``app.state.store`` -- the :class:`~cpbkg.store.LoadedStore` (``.store`` a pyoxigraph Store,
+  ``.data_version`` changing exactly when the data does);
+* ``app.state.query_service`` -- the :class:`~cpbkg.query.QueryService` (worker pool and answer
+  cache) that ``/sparql`` and ``/queries/`` share; its workers start with the first query and
+  stop when the app shuts down.
+
+Errors: every :class:`~cpbkg.errors.CpbkgError` becomes the status
+:func:`cpbkg.errors.http_status` gives (the one mapping), with a ``text/plain`` message -- or
+JSON ``{"error", "status", "detail"}`` for a client that prefers ``application/json``. No
+traceback ever reaches a client; an unexpected exception is logged and answered 500.
+
+Middleware: CORS for ``GET``/``HEAD`` from ``Settings.cors_origins`` (default any origin, never
+with credentials), and gzip for answers over 1 kB except the files under ``/dumps/`` (their
+``Content-Length`` and byte ranges must stay true).
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import atexit
+import importlib
+import importlib.util
+import json
+import logging
+import re
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cpbkg import __version__
 from cpbkg.config import Settings
+from cpbkg.errors import CpbkgError, SourceError, http_status
+from cpbkg.query import QueryPool, QueryService
 from cpbkg.store import LoadedStore, open_store
+from cpbkg.web.negotiation import wants
+from cpbkg.web.sparql import cached_answer
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """The Cartagena Protocol Implementation Plan 2023-2030 (decision CP-10/3) as linked data.
+
+* **SPARQL 1.1 endpoint** at `/sparql` (GET, POST form, POST `application/sparql-query`), read-only:
+  updates, `LOAD` and `SERVICE` are refused; each query has a timeout and a result cap.
+* **Named queries** at `/queries/` (the `queries/*.rq` catalogue) with bound parameters.
+* **Dumps** at `/dumps/` with checksums; VoID at `/.well-known/void`.
+* **Dereferenceable URIs** under `/id/`, the ontology at `/ontology`.
+"""
 
 
-def create_app(settings: Settings | None = None, *, store: LoadedStore | None = None) -> FastAPI:
+class _GZipExceptDumps:
+    """Starlette's GZipMiddleware for everything but the files under /dumps/ (ranges, Content-Length)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=1000, compresslevel=6)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.startswith("/dumps/") and path != "/dumps/":
+            await self.app(scope, receive, send)
+        else:
+            await self.gzip(scope, receive, send)
+
+
+class _CachedQueries:
+    """Answers ``GET /sparql?query=...`` from the answer cache before routing (see ``sparql.cached_answer``).
+
+    Requests with an ``Origin`` header go the normal way (CORS middleware); so does anything
+    that is not a plain cache hit.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["path"] == "/sparql" and scope["method"] in ("GET", "HEAD")
+                and scope.get("query_string")):
+            headers = Headers(scope=scope)
+            if "origin" not in headers:
+                try:
+                    response = cached_answer(scope["app"].state, scope["query_string"], headers)
+                except Exception:  # noqa: BLE001 -- the normal route answers (and reports) it
+                    response = None
+                if response is not None:
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def error_response(request: Request, status: int, message: str, name: str) -> Response:
+    """An error answer: plain text, or JSON for a client that prefers application/json."""
+    headers = {"Vary": "Accept", "Cache-Control": "no-store"}
+    accept = request.headers.get("accept")
+    if wants(accept, "application/json", over=["text/plain", "text/html"]):
+        body = json.dumps({"error": name, "status": status, "detail": message}, ensure_ascii=False).encode("utf-8")
+        return Response(body, status_code=status, headers={**headers, "Content-Type": "application/json"})
+    return Response(f"{name}: {message}\n".encode(), status_code=status,
+                    headers={**headers, "Content-Type": "text/plain; charset=utf-8"})
+
+
+def _optional_routers() -> list[Any]:
+    """Routers of areas that may not exist yet (``cpbkg.web.progress``)."""
+    found = []
+    for name in ("cpbkg.web.progress",):
+        if importlib.util.find_spec(name) is not None:
+            found.append(importlib.import_module(name).router)
+    return found
+
+
+def _operation_id(route: APIRoute) -> str:
+    """OpenAPI operation ids named after the GET of GET+HEAD routes."""
+    methods = route.methods or {"GET"}
+    method = "get" if "GET" in methods else min(methods).lower()
+    return re.sub(r"\W", "_", f"{route.name}{route.path_format}") + "_" + method
+
+
+def create_app(settings: Settings | None = None, *, store: LoadedStore | None = None,
+               pool: QueryPool | None = None) -> FastAPI:
     """Build the app for one store.
 
     Args:
         settings: where the build and store live, limits; defaults from the environment.
         store: an already opened store (tests, ``cpbkg serve``); opened from settings if None.
+        pool: query worker processes to share (tests); one of ``settings.query_workers`` if None.
     """
     settings = settings or Settings()
     store = store or open_store(settings)
-    app = FastAPI(
-        title="CPB-KG",
-        version=__version__,
-        description="The Cartagena Protocol Implementation Plan 2023-2030 as linked data: "
-        "SPARQL 1.1 endpoint, dereferenceable URIs, dumps.",
-    )
+    service = QueryService(settings, store, pool=pool)
+    if pool is None:
+        atexit.register(service.pool.close)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.pool.start()  # workers get ready while the server starts
+        try:
+            yield
+        finally:
+            if pool is None:
+                service.close()
+
+    app = FastAPI(title="CPB-KG", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  generate_unique_id_function=_operation_id)
     app.state.settings = settings
     app.state.store = store
-    # routers are imported here so that each area stays in its own module
-    from cpbkg.web import dumps, resources, sparql, ui
+    app.state.query_service = service
+    # one slot per query worker: a request waits for a slot on the event loop (cheaply, at most
+    # the timeout, then 503), and only then takes a thread to talk to its worker -- no crowd of
+    # threads contending for the GIL while they wait
+    app.state.query_slots = anyio.CapacityLimiter(service.pool.size)
+    app.state.query_threads = anyio.CapacityLimiter(service.pool.size + 2)
+    app.state.sd_cache = {}
+    app.state.void_cache = {}
 
-    for module in (sparql, resources, dumps, ui):
+    @app.exception_handler(CpbkgError)
+    async def cpbkg_error(request: Request, exc: CpbkgError) -> Response:
+        status = http_status(exc)
+        if status >= 500 and type(exc) is CpbkgError:
+            log.error("internal error on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(request, status, str(exc), type(exc).__name__)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "internal error (logged on the server)", "InternalError")
+
+    # routers are imported here so that each area stays in its own module
+    from cpbkg.web import dumps, queries, resources, sparql, ui
+
+    for module in (sparql, queries, dumps, resources, ui):
         app.include_router(module.router)
+    for router in _optional_routers():
+        app.include_router(router)
+
+    if settings.cors_origins.strip():
+        origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "HEAD"],
+                           allow_credentials=False, allow_headers=["Accept", "Accept-Language", "If-None-Match"],
+                           expose_headers=["ETag", "Last-Modified", "Content-Length", "Content-Location", "Link"],
+                           max_age=600)
+    app.add_middleware(_GZipExceptDumps)
+    app.add_middleware(_CachedQueries)  # outermost: a repeated query is answered before anything else
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        with warnings.catch_warnings():
+            # a GET+HEAD route is one operation id for two methods; HEAD is dropped below
+            warnings.filterwarnings("ignore", message="Duplicate Operation ID", category=UserWarning)
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+        for operations in schema.get("paths", {}).values():
+            if "get" in operations:
+                operations.pop("head", None)
+        try:
+            from cpbkg.catalogue import load_catalogue
+
+            schema["paths"].update(queries.openapi_paths(load_catalogue(settings.queries_dir)))
+        except SourceError as exc:
+            log.warning("named queries left out of the OpenAPI description: %s", exc)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

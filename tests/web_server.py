@@ -1,0 +1,141 @@
+"""Test helpers for the HTTP service: the real app on the session's build, served by uvicorn.
+
+* :class:`LiveServer` runs ``uvicorn`` with an app in a thread, on a socket bound to a free
+  port of 127.0.0.1 (never another interface), and stops it at exit.
+* Fixtures (import them into a test module: ``from web_server import *  # noqa: F401,F403``):
+
+  - ``web_settings`` -- the session's real build (the ``built`` fixture of ``conftest.py``, or
+    the ``dist/`` named by ``CPBKG_TEST_DIST``) with a store of its own and test-sized limits;
+  - ``web_store`` -- that store, opened read-only as ``cpbkg serve`` does;
+  - ``web_pool`` -- one pool of query workers shared by the apps of the session;
+  - ``web_app`` / ``client`` -- the app, and Starlette's TestClient on it through ASGI (quick cases);
+  - ``live`` -- the same app behind a real uvicorn: base URL like ``http://127.0.0.1:PORT``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from cpbkg.config import Settings
+from cpbkg.query import QueryPool
+from cpbkg.store import LoadedStore, open_store
+from cpbkg.web.app import create_app
+
+__all__ = ["LiveServer", "client", "live", "make_live", "web_app", "web_pool", "web_settings", "web_store"]
+
+
+class LiveServer:
+    """uvicorn serving ``app`` on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app: object) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = int(self.sock.getsockname()[1])
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        self.sock.close()
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+#: one of each per test session, whichever module asks first: the fixtures below are imported
+#: into several test modules, and pytest would otherwise make one set per module
+_SHARED: dict[str, Any] = {}
+
+
+def _shared(key: str, make: Callable[[], Any], stop: Callable[[Any], None] | None = None) -> Any:
+    if key not in _SHARED:
+        _SHARED[key] = make()
+        if stop is not None:
+            atexit.register(stop, _SHARED[key])
+    return _SHARED[key]
+
+
+@pytest.fixture(scope="session")
+def web_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The session's build, a store of its own, limits small enough to test.
+
+    ``CPBKG_TEST_DIST=/path/to/dist`` uses an existing build instead of building one (quick runs).
+    """
+    def make() -> Settings:
+        dist = os.environ.get("CPBKG_TEST_DIST")
+        built: Settings = Settings().with_(dist_dir=Path(dist)) if dist else request.getfixturevalue("built")
+        return built.with_(store_path=tmp_path_factory.mktemp("web") / "store", query_timeout=5.0, result_cap=5000,
+                           query_workers=2, max_body=64 * 1024)
+
+    return _shared("settings", make)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def web_store(web_settings: Settings) -> LoadedStore:
+    def make() -> LoadedStore:
+        open_store(web_settings)  # load it once
+        return open_store(web_settings, read_only=True)
+
+    return _shared("store", make)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def web_pool(web_store: LoadedStore) -> QueryPool:
+    return _shared("pool", lambda: QueryPool(web_store.path, size=2).start(), QueryPool.close)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def web_app(web_settings: Settings, web_store: LoadedStore, web_pool: QueryPool) -> Any:
+    return _shared("app", lambda: create_app(web_settings, store=web_store, pool=web_pool))
+
+
+@pytest.fixture()
+def client(web_app: Any) -> Iterator[Any]:
+    """Starlette's TestClient on the app (ASGI, no socket): for quick cases."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(web_app, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def live(web_app: Any) -> str:
+    """The app behind a real uvicorn on a free loopback port; the base URL."""
+    server: LiveServer = _shared("live", lambda: LiveServer(web_app).start(), LiveServer.stop)
+    return server.url
+
+
+def make_live(settings: Settings, store: LoadedStore, **pool_options: object) -> tuple[LiveServer, QueryPool]:
+    """A second server with other settings (e.g. a 1 s timeout) and a pool of its own; caller stops both."""
+    pool = QueryPool(store.path, size=int(pool_options.pop("size", 2)), **pool_options).start()  # type: ignore[arg-type]
+    server = LiveServer(create_app(settings, store=store, pool=pool)).start()
+    return server, pool
