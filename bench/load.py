@@ -75,7 +75,7 @@ def run_wrk(url: str, *, connections: int, seconds: float, accept: str, timeout_
     if binary is None:
         raise RuntimeError("wrk is not installed: apt-get install wrk")
     threads = max(1, min(2, connections))
-    cmd = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s", "--latency",
+    cmd = [binary, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={timeout_s}s", "--latency",
            "-H", f"Accept: {accept}", url]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + timeout_s + 30)
     return parse_wrk(done.stdout + done.stderr)

@@ -184,7 +184,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="published,100k,1m", help="comma-separated: " + ", ".join(SIZES))
     p.add_argument("--connections", default="1,16,64", help="comma-separated connection counts")
-    p.add_argument("--seconds", type=float, default=10, help="duration of each wrk run")
+    p.add_argument("--seconds", type=int, default=10, help="duration of each wrk run (whole seconds)")
     p.add_argument("--rdflib-max", type=int, default=150_000, help="skip rdflib-endpoint above this many triples")
     p.add_argument("--workdir", type=Path, default=None, help="where data and stores go (default: a temp dir)")
     args = p.parse_args(argv)

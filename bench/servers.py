@@ -94,18 +94,19 @@ def _start(name: str, argv: list[str], workdir: Path, base: str, sparql_path: st
     server = Server(name, process, base, sparql_path, log)
     start = time.perf_counter()
     deadline = start + ready_timeout
-    while time.perf_counter() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
-        try:
-            r = httpx.get(server.sparql, params={"query": ASK}, headers={"Accept": "application/sparql-results+json"},
-                          timeout=5)
-            if r.status_code == 200:
-                server.ready_seconds = time.perf_counter() - start
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+    with httpx.Client(timeout=5) as client:
+        while time.perf_counter() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
+            try:
+                r = client.get(server.sparql, params={"query": ASK},
+                               headers={"Accept": "application/sparql-results+json"})
+                if r.status_code == 200:
+                    server.ready_seconds = time.perf_counter() - start
+                    return server
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
     server.stop()
     raise RuntimeError(f"{name} not ready after {ready_timeout} s; see {log}")
 
@@ -145,4 +146,5 @@ def start_rdflib_endpoint(nquads: Path, workdir: Path) -> Server:
         raise RuntimeError("rdflib-endpoint is not installed: pip install rdflib-endpoint")
     port = free_port()
     cmd = [binary, "serve", "--host", "127.0.0.1", "--port", str(port), str(nquads)]
-    return _start("rdflib-endpoint", cmd, workdir, f"http://127.0.0.1:{port}", "/sparql", ready_timeout=1800)
+    # rdflib-endpoint 0.6 answers SPARQL at its root path
+    return _start("rdflib-endpoint", cmd, workdir, f"http://127.0.0.1:{port}", "/", ready_timeout=1800)

@@ -66,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--access-log", action="store_true", help="log every request (off by default: a reverse "
                    "proxy usually does it, and it costs a third of the throughput of cached answers)")
     p.add_argument("--rebuild", action="store_true", help="build first even if dist/ is current")
+    p.add_argument("--backend", metavar="URL", help="answer from a remote SPARQL store that `cpbkg publish` filled "
+                   "with dist/'s build, instead of the embedded store: URL of an Oxigraph server, or KIND+URL "
+                   "(fuseki+http://host:3030/ds, virtuoso+http://host:8890; default $CPBKG_BACKEND)")
 
     p = sub.add_parser("query", help="run a SPARQL query against the local store (the endpoint's rules)")
     _common(p)
@@ -86,7 +89,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                        ("query_timeout", "query_timeout"), ("result_cap", "result_cap"),
                        ("allow_service", "allow_service"), ("workers", "query_workers"),
                        ("cache_bytes", "cache_bytes"), ("cors_origins", "cors_origins"),
-                       ("worker_memory_mb", "worker_memory_mb")):
+                       ("worker_memory_mb", "worker_memory_mb"), ("backend", "backend")):
         value = getattr(args, flag, None)
         if value is not None:
             changes[name] = value
@@ -154,12 +157,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from cpbkg.web.app import create_app
 
     settings = settings_from(args)
-    if args.rebuild or not dist_is_current(settings):
-        print("no current build: building first", file=sys.stderr)
-        build(settings)
-    open_store(settings)  # loads the build into the store if it does not hold it yet
-    store = open_store(settings, read_only=True)  # the server never writes
-    app = create_app(settings, store=store)
+    if settings.backend.strip() not in ("", "embedded"):
+        # a remote store holds the build in dist/ (cpbkg publish); dumps are still served from dist/
+        from cpbkg.backend import open_backend
+
+        store = open_backend(settings)
+        print(f"remote backend {store.url}: build {store.data_version}", file=sys.stderr)
+    else:
+        if args.rebuild or not dist_is_current(settings):
+            print("no current build: building first", file=sys.stderr)
+            build(settings)
+        open_store(settings)  # loads the build into the store if it does not hold it yet
+        store = open_store(settings, read_only=True)  # the server never writes
+    app = create_app(settings, store=store)  # type: ignore[arg-type]
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"note: binding {args.host}: the server is reachable from other machines", file=sys.stderr)
     print(f"serving {store.release.triples} triples on http://{args.host}:{args.port}/ (SPARQL at /sparql; "

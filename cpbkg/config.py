@@ -47,8 +47,15 @@ class Settings:
     cache_bytes: int = field(default_factory=lambda: int(_env("CACHE_BYTES", str(64 << 20))))
     #: SPARQL's default graph is the union of all named graphs (unless FROM or default-graph-uri say otherwise)
     union_default_graph: bool = field(default_factory=lambda: _env("UNION_DEFAULT_GRAPH", "1") == "1")
+    #: where the graph is read from: "" (the embedded store) or a remote SPARQL store that
+    #: ``cpbkg publish`` filled: ``URL`` (an Oxigraph server) or ``KIND+URL`` (see cpbkg.backend)
+    backend: str = field(default_factory=lambda: _env("BACKEND", ""))
     #: origins allowed to read GET answers from a browser ("*": any, "": CORS off); never with credentials
     cors_origins: str = field(default_factory=lambda: _env("CORS_ORIGINS", "*"))
+    #: seconds a client has to send a request body (POST /sparql) before it is answered 408
+    body_timeout: float = field(default_factory=lambda: float(_env("BODY_TIMEOUT", "30")))
+    #: bearer token of the operator actions (POST /admin/reload); "" (the default): they do not exist (404)
+    admin_token: str = field(default_factory=lambda: _env("ADMIN_TOKEN", ""), repr=False)
 
     @property
     def ontology_dir(self) -> Path:

@@ -38,6 +38,13 @@ We refuse rather than truncate: a truncated answer looks complete to a program t
 not read headers. Within the cap, pyoxigraph converts the TSV/N-Triples (a lossless form)
 into the format asked for.
 
+**Crashes.** A query nested too deep for pyoxigraph's recursive parser and evaluator (more
+than :data:`MAX_DEPTH` levels of brackets) is refused before it runs; one that still
+overflows the worker's stack (a chain of thousands of ``+``, ``UNION`` or ``OPTIONAL``) kills
+only its worker (SIGSEGV), and the client gets :class:`~cpbkg.errors.QueryTooComplex` (422).
+Such a query, and one that ran out of worker memory, is deterministic: it is then refused
+without running for as long as the data does not change (:class:`QueryService`).
+
 **Cache.** Successful answers are kept, as bytes, in an LRU with a byte budget
 (``Settings.cache_bytes``), keyed on the normalised query text (comments dropped,
 whitespace outside literals and IRIs collapsed), the dataset, the parameter values, both
@@ -55,6 +62,7 @@ import os
 import queue
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -74,6 +82,7 @@ from cpbkg.errors import (
     QueryRefused,
     QuerySyntaxError,
     QueryTimeout,
+    QueryTooComplex,
     RequestError,
     ResultTooLarge,
     ServerBusy,
@@ -101,6 +110,7 @@ __all__ = [
     "format_choice",
     "run_cli_query",
     "scan",
+    "serialize_answer",
 ]
 
 # --------------------------------------------------------------------------- formats
@@ -216,6 +226,10 @@ _FROM = re.compile(_WORD.format("FROM"), re.IGNORECASE)
 _PREFIX_DECL = re.compile(r"(?<![A-Za-z0-9_\-:?$])PREFIX\s*[^\s:<]*:", re.IGNORECASE)
 _VOLATILE = re.compile(_WORD.format("RAND|NOW|UUID|STRUUID") + r"\s*\(", re.IGNORECASE)
 _SERVICE = re.compile("service", re.IGNORECASE)
+_BRACKETS = re.compile(r"[{}()\[\]]")
+#: levels of nested brackets ({ ( [) a query may have: pyoxigraph's recursive-descent parser
+#: overflows an 8 MB stack at about 2,000 (the worker dies); real queries use fewer than 10
+MAX_DEPTH = 200
 UPDATE_FORMS = {"insert", "delete", "load", "clear", "create", "drop", "copy", "move", "add", "with"}
 
 
@@ -233,6 +247,8 @@ class Scan:
     volatile: bool
     #: comments dropped, whitespace outside literals and IRIs collapsed: the cache key
     normalised: str
+    #: the deepest nesting of brackets outside literals, IRIs and comments
+    depth: int = 0
 
     @property
     def is_update(self) -> bool:
@@ -291,7 +307,20 @@ def scan(text: str) -> Scan:
         has_from=bool(form and _FROM.search(_dataset_clause(unlabelled, form))),
         volatile=bool(_VOLATILE.search(unlabelled)),
         normalised=normalised,
+        depth=_depth(code),
     )
+
+
+def _depth(code: str) -> int:
+    """The deepest nesting of ``{ ( [`` in masked query text (unbalanced closers are the parser's business)."""
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(code):
+        if match.group() in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def _dataset_clause(code: str, form: re.Match[str]) -> str:
@@ -355,6 +384,9 @@ def check(text: str, *, allow_service: bool = False) -> Scan:
     if found.is_update:
         raise QueryRefused(f"updates are not allowed on this endpoint (found {found.form.upper()}): "
                            "it is read-only; only SELECT, ASK, CONSTRUCT and DESCRIBE queries run")
+    if found.depth > MAX_DEPTH:
+        raise QueryTooComplex(f"the query nests brackets {found.depth} levels deep; this endpoint takes at most "
+                              f"{MAX_DEPTH}: flatten it")
     if found.has_service and not allow_service:
         raise QueryRefused("SERVICE (federated query) is refused: this endpoint makes no outbound requests. "
                            "(A prefix label containing 'service' counts too: rename it.)")
@@ -523,7 +555,14 @@ def execute(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) -
     except SyntaxError as exc:
         raise QuerySyntaxError(describe_syntax_error(job.text, str(exc))) from None
     except (OSError, ValueError, RuntimeError) as exc:
-        raise QueryFailed(f"the query could not be evaluated: {exc}") from None
+        raise _evaluation_error(exc) from None
+    return serialize_answer(result, job, prefixes)
+
+
+def serialize_answer(result: ox.QueryBoolean | ox.QuerySolutions | ox.QueryTriples | list[ox.Triple], job: Job,
+                     prefixes: dict[str, str] | None = None) -> Answer:
+    """An answer in ``job``'s format, under ``job.cap``: of a store's query, or of results a remote
+    store sent (parsed by pyoxigraph; a graph as a list of triples), so both give the same bytes."""
     try:
         if isinstance(result, ox.QueryBoolean):
             fmt = _pick(job.results_format, "an ASK query", "json, xml, csv, tsv")
@@ -549,7 +588,13 @@ def execute(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) -
         fmt = _pick(job.graph_format, "a CONSTRUCT or DESCRIBE query", "ttl, nt, jsonld, rdfxml, trig, nq")
         writer = _CappedWriter(job.cap)
         try:
-            result.serialize(cast(IO[bytes], writer), format=ox.RdfFormat.N_TRIPLES)
+            if isinstance(result, list):  # triples a remote store sent
+                if len(result) > job.cap:
+                    writer.over = True
+                else:
+                    writer.write(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b"")
+            else:
+                result.serialize(cast(IO[bytes], writer), format=ox.RdfFormat.N_TRIPLES)
         except _OverCap:
             pass
         except OSError:
@@ -567,7 +612,16 @@ def execute(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) -
     except CpbkgError:
         raise
     except (OSError, ValueError, RuntimeError, SyntaxError) as exc:
-        raise QueryFailed(f"the query could not be evaluated: {exc}") from None
+        raise _evaluation_error(exc) from None
+
+
+def _evaluation_error(exc: BaseException) -> CpbkgError:
+    """QueryFailed for an error of the query; StoreError when RocksDB reports damage or an I/O error."""
+    message = " ".join(str(exc).split())
+    if message.startswith(("Corruption", "IO error")) or "MANIFEST" in message or ".sst" in message:
+        return StoreError(f"the store cannot be read ({message[:300]}); the operator must reload it "
+                          "(`cpbkg serve` loads it again from dist/)")
+    return QueryFailed(f"the query could not be evaluated: {message}")
 
 
 def _pick(name: str | None, what: str, offered: str) -> str:
@@ -664,7 +718,7 @@ def worker_main() -> None:
     threading.Thread(target=watchdog, daemon=True, name="cpbkg-watchdog").start()
     try:
         store = ox.Store.read_only(config["store"])
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 -- RocksDB reports damage as RuntimeError: say so, do not crash
         _write_frame(out, json.dumps({"ready": False, "error": f"{config['store']}: cannot open the store ({exc})"})
                      .encode())
         return
@@ -751,6 +805,14 @@ class _Worker:
                 pass
 
 
+class PoolClosed(StoreError):
+    """The pool was closed (shut down, or retired by a reload) before the job could start."""
+
+
+#: exit signals of a worker that mean the query itself crashed the engine (a stack overflow)
+_CRASH_SIGNALS = {-signal.SIGSEGV, -signal.SIGBUS, -signal.SIGILL}
+
+
 class QueryPool:
     """Worker processes that each hold the store open read-only and run one query at a time.
 
@@ -772,6 +834,9 @@ class QueryPool:
         self._closed = False
         #: workers killed at a timeout (for tests and logs)
         self.killed = 0
+        #: jobs between their start and their end in :meth:`run` (a retiring pool waits for none)
+        self._active = 0
+        self._quiet = threading.Condition(self._lock)
 
     def start(self) -> QueryPool:
         """Start the workers (done by the first :meth:`run` if not before); they get ready in parallel."""
@@ -821,8 +886,19 @@ class QueryPool:
             StoreError: a worker could not open the store.
             QueryError and subclasses: as :func:`execute`.
         """
-        if self._closed:
-            raise StoreError("the query service is shut down")
+        with self._lock:
+            if self._closed:
+                raise PoolClosed("the query service is shut down")
+            self._active += 1
+        try:
+            return self._run(job)
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    self._quiet.notify_all()
+
+    def _run(self, job: Job) -> Answer:
         self.start()
         worker = self._checkout(job.timeout)
         keep = False
@@ -847,10 +923,20 @@ class QueryPool:
                 status = None
             log.error("query worker %d died (status %s) running: %.300s", worker.proc.pid, status,
                       " ".join(job.text.split()))
+            if not worker.ready:
+                raise StoreError(f"a query worker could not start (exit status {status})") from None
+            if status in _CRASH_SIGNALS:
+                raise QueryTooComplex(
+                    "the query crashed the query engine (its worker died of signal "
+                    f"{signal.Signals(-status).name}): it is too deeply nested or has too long a chain of "
+                    "operators, UNIONs or OPTIONALs for this endpoint; simplify it") from None
             limit = f" (at most {self.memory_mb} MiB)" if self.memory_mb else ""
-            raise WorkerCrashed(f"the worker running the query stopped ({exc}, exit status {status}); the query "
-                                f"probably needs more memory than this endpoint gives a query{limit}: make it "
-                                "more selective") from None
+            crashed = WorkerCrashed(f"the worker running the query stopped ({exc}, exit status {status}); the query "
+                                    f"probably needs more memory than this endpoint gives a query{limit}: make it "
+                                    "more selective")
+            # an allocation over the worker's own limit aborts it: the same query will do it again
+            crashed.repeatable = status == -signal.SIGABRT  # type: ignore[attr-defined]
+            raise crashed from None
         finally:
             if keep:
                 self._idle.put(worker)
@@ -859,6 +945,48 @@ class QueryPool:
         if header.get("ok"):
             return Answer(str(header["kind"]), str(header["format"]), body)
         raise _rebuild_error(str(header.get("error")), str(header.get("message")))
+
+    def warm(self, timeout: float | None = None) -> None:
+        """Start the workers and wait until every one has opened the store (before it takes traffic).
+
+        Raises:
+            StoreError: a worker could not open the store, or was not ready in time.
+        """
+        self.start()
+        timeout = self.start_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        taken: list[_Worker] = []
+        try:
+            while len(taken) < self.size:
+                try:
+                    worker = self._idle.get(timeout=max(deadline - time.monotonic(), 0))
+                except queue.Empty:
+                    raise StoreError(f"the query workers were not ready within {timeout:g} s") from None
+                taken.append(worker)
+                try:
+                    worker.wait_ready(max(deadline - time.monotonic(), 0))
+                except _Timeout:
+                    raise StoreError("a query worker did not open the store in time") from None
+                except (OSError, EOFError, ValueError) as exc:
+                    raise StoreError(f"a query worker could not start ({exc})") from None
+        finally:
+            for worker in taken:
+                self._idle.put(worker)
+
+    def retire(self, timeout: float) -> bool:
+        """Close the pool once no job is running (at most ``timeout`` seconds from now).
+
+        For a reload: the pool's service is no longer handed out, the jobs it is running
+        finish, then its workers stop. Returns False if jobs were still running at the timeout
+        (their workers are killed: their clients get 503).
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._active and time.monotonic() < deadline:
+                self._quiet.wait(timeout=max(min(deadline - time.monotonic(), 0.5), 0))
+            drained = self._active == 0
+        self.close()
+        return drained
 
     def close(self) -> None:
         """Stop every worker (idempotent)."""
@@ -991,6 +1119,9 @@ class QueryService:
                                       memory_mb=settings.worker_memory_mb,
                                       start_timeout=max(60.0, settings.query_timeout))
         self.cache = cache if cache is not None else ResponseCache(settings.cache_bytes)
+        #: queries that crashed a worker (deterministically) on this data: refused without running
+        self._refused: collections.OrderedDict[tuple[object, ...], CpbkgError] = collections.OrderedDict()
+        self._refused_lock = threading.Lock()
 
     def prepare(self, text: str, *, results_format: str | None = DEFAULT_RESULTS,
                 graph_format: str | None = DEFAULT_GRAPH, default_graphs: list[str] | None = None,
@@ -1045,7 +1176,20 @@ class QueryService:
         answer = self.cached(prepared)
         if answer is not None:
             return answer
-        answer = self.pool.run(prepared.job)
+        crash_key = (prepared.key[0],) + prepared.key[3:]
+        with self._refused_lock:
+            known = self._refused.get(crash_key)
+        if known is not None:
+            raise type(known)(f"refused without running: this query crashed a query worker before. {known}")
+        try:
+            answer = self.pool.run(prepared.job)
+        except (QueryTooComplex, WorkerCrashed) as exc:
+            if isinstance(exc, QueryTooComplex) or getattr(exc, "repeatable", False):
+                with self._refused_lock:
+                    self._refused[crash_key] = exc
+                    while len(self._refused) > 256:
+                        self._refused.popitem(last=False)
+            raise
         if prepared.cacheable:
             self.cache.put(prepared.key, answer)
         return answer

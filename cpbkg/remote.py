@@ -32,6 +32,7 @@ cpbkg.remote.RemoteStoreError: not a safe absolute http(s) IRI: 'https://example
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -155,6 +156,13 @@ def _snippet(text: str, limit: int = 300) -> str:
     return flat[:limit] + ("..." if len(flat) > limit else "")
 
 
+def _flag(exc: RemoteStoreError, **marks: object) -> RemoteStoreError:
+    """``exc`` with attributes set (``timed_out``, ``too_large``, ``detail``) for callers that tell cases apart."""
+    for name, value in marks.items():
+        setattr(exc, name, value)
+    return exc
+
+
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     default = {"http": 80, "https": 443}.get(url.scheme)
     return url.scheme, url.host, url.port or default
@@ -228,6 +236,55 @@ class RemoteStore:
         """Run a SPARQL query; the response body, in the ``accept`` format."""
         response = self._send("POST", self.query_url, "query", data={"query": text}, headers={"Accept": accept})
         return response.content
+
+    def query_stream(self, text: str, accept: str = SPARQL_JSON, *, params: dict[str, list[str]] | None = None,
+                     timeout: float | None = None, max_bytes: int = 64 << 20) -> tuple[str, bytes]:
+        """Run a query; (media type, body) of the answer, read as a stream.
+
+        ``params`` are more form fields (``default-graph-uri``, ``named-graph-uri``, repeatable);
+        ``timeout`` is a deadline on the whole answer (not only between two reads), ``max_bytes``
+        a ceiling on its size. Redirects are not followed (give the final URL). Raises
+        :class:`RemoteStoreError` with ``timed_out`` or ``too_large`` set for those two cases,
+        and ``detail`` holding the store's message when it answered with an error.
+        """
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        data: dict[str, str | list[str]] = {"query": text, **(params or {})}
+        url = self.query_url
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with self._client.stream("POST", url, data=data, headers={"Accept": accept},
+                                     timeout=httpx.Timeout(limit, connect=min(limit, 10.0))) as response:
+                if response.is_redirect:
+                    raise RemoteStoreError(f"query: {url} redirects ({response.status_code}) to "
+                                           f"{response.headers.get('Location')}; give the final URL instead",
+                                           url=url, status=response.status_code)
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if response.status_code < 400 and size > max_bytes:
+                        raise _flag(RemoteStoreError(f"{url}: the answer is over {max_bytes} bytes", url=url),
+                                    too_large=True)
+                    if time.monotonic() > deadline:
+                        raise _flag(RemoteStoreError(f"query: {url} did not answer within {limit:g} s", url=url),
+                                    timed_out=True)
+                    if size <= max(max_bytes, 1 << 16):
+                        chunks.append(chunk)
+                body = b"".join(chunks)
+                if response.status_code >= 400:
+                    detail = body.decode("utf-8", "replace").strip()[:2000]
+                    exc = RemoteStoreError(f"query: {url} answered {response.status_code} {response.reason_phrase}"
+                                           + (f": {_snippet(detail)}" if detail else ""),
+                                           url=url, status=response.status_code)
+                    raise _flag(exc, detail=detail)
+                return response.headers.get("content-type", ""), body
+        except httpx.TimeoutException as exc:
+            raise _flag(RemoteStoreError(f"query: {url} did not answer within {limit:g} s ({type(exc).__name__})",
+                                         url=url), timed_out=True) from exc
+        except httpx.ConnectError as exc:
+            raise RemoteStoreError(f"query: cannot connect to {url} ({exc})", url=url) from exc
+        except httpx.HTTPError as exc:
+            raise RemoteStoreError(f"query: request to {url} failed ({type(exc).__name__}: {exc})", url=url) from exc
 
     def select(self, text: str) -> list[dict[str, str]]:
         """Run a SELECT query; rows as ``{variable: value}`` (unbound variables left out)."""

@@ -8,7 +8,9 @@
     the ``dist/`` named by ``CPBKG_TEST_DIST``) with a store of its own and test-sized limits;
   - ``web_store`` -- that store, opened read-only as ``cpbkg serve`` does;
   - ``web_pool`` -- one pool of query workers shared by the apps of the session;
-  - ``web_app`` / ``client`` -- the app, and Starlette's TestClient on it through ASGI (quick cases);
+  - ``web_app`` / ``client`` -- the app, and Starlette's TestClient on it through ASGI (quick cases),
+    once per backend (``embedded``, ``remote``: a real ``oxigraph serve`` the build is published
+    to; ``CPBKG_TEST_BACKENDS=embedded`` for the embedded one only);
   - ``live`` -- the same app behind a real uvicorn: base URL like ``http://127.0.0.1:PORT``.
 """
 
@@ -31,7 +33,7 @@ from cpbkg.query import QueryPool
 from cpbkg.store import LoadedStore, open_store
 from cpbkg.web.app import create_app
 
-__all__ = ["LiveServer", "client", "live", "make_live", "web_app", "web_pool", "web_settings", "web_store"]
+__all__ = ["LiveServer", "backends", "client", "live", "make_live", "web_app", "web_pool", "web_settings", "web_store"]
 
 
 class LiveServer:
@@ -113,8 +115,43 @@ def web_pool(web_store: LoadedStore) -> QueryPool:
     return _shared("pool", lambda: QueryPool(web_store.path, size=2).start(), QueryPool.close)  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="session")
-def web_app(web_settings: Settings, web_store: LoadedStore, web_pool: QueryPool) -> Any:
+def backends() -> list[str]:
+    """The backends the API tests run on: ``CPBKG_TEST_BACKENDS`` (comma-separated), default both."""
+    chosen = [b.strip() for b in os.environ.get("CPBKG_TEST_BACKENDS", "embedded,remote").split(",") if b.strip()]
+    return chosen or ["embedded"]
+
+
+def _remote_store(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """An ``oxigraph serve`` on loopback, the session's build published to it, and the backend on it."""
+    from oxigraph_server import OxigraphServer, oxigraph_executable
+
+    from cpbkg.backend import open_remote
+    from cpbkg.publish import publish
+    from cpbkg.remote import RemoteStore, endpoints
+
+    if oxigraph_executable() is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("the `oxigraph` executable is missing in CI (pip install -e '.[test]')")
+        pytest.skip("the `oxigraph` executable is not installed: remote backend not tested")
+    server = _shared("oxigraph", lambda: OxigraphServer(tmp_path_factory.mktemp("remote") / "oxigraph").start(),
+                     OxigraphServer.stop)
+    with RemoteStore.at(endpoints(server.url, "oxigraph"), timeout=60) as client:
+        publish(settings.dist_dir, client)
+    return open_remote(settings, server.url, kind="oxigraph")
+
+
+@pytest.fixture(scope="session", params=backends())
+def web_app(request: pytest.FixtureRequest, web_settings: Settings, web_store: LoadedStore, web_pool: QueryPool,
+            tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The app on each backend in turn: ``embedded`` (the pyoxigraph store) and ``remote`` (the same
+    build published to a real Oxigraph server; :mod:`cpbkg.backend`). Tests that take ``client``,
+    ``live`` or ``web_app`` run on both."""
+    if request.param == "remote":
+        def make() -> Any:
+            remote = _remote_store(web_settings, tmp_path_factory)
+            return create_app(web_settings, store=remote)
+
+        return _shared("app-remote", make)
     return _shared("app", lambda: create_app(web_settings, store=web_store, pool=web_pool))
 
 
@@ -129,8 +166,8 @@ def client(web_app: Any) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def live(web_app: Any) -> str:
-    """The app behind a real uvicorn on a free loopback port; the base URL."""
-    server: LiveServer = _shared("live", lambda: LiveServer(web_app).start(), LiveServer.stop)
+    """The app behind a real uvicorn on a free loopback port; the base URL (one per backend)."""
+    server: LiveServer = _shared(f"live-{id(web_app)}", lambda: LiveServer(web_app).start(), LiveServer.stop)
     return server.url
 
 

@@ -135,12 +135,19 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
 
     Args:
         settings: where the build and store live, limits; defaults from the environment.
-        store: an already opened store (tests, ``cpbkg serve``); opened from settings if None.
+        store: an already opened store (tests, ``cpbkg serve``), or a
+            :class:`cpbkg.backend.RemoteLoadedStore`; if None, ``settings.backend`` (a remote store)
+            or else the embedded store of ``settings``.
         pool: query worker processes to share (tests); one of ``settings.query_workers`` if None.
     """
     settings = settings or Settings()
+    if store is None and settings.backend.strip() not in ("", "embedded"):  # a remote SPARQL store (cpbkg.backend)
+        from cpbkg.backend import open_backend
+
+        store = open_backend(settings)  # type: ignore[assignment]
     store = store or open_store(settings)
-    service = QueryService(settings, store, pool=pool)
+    make_pool = getattr(store, "make_pool", None)  # a remote store brings its own "pool"
+    service = QueryService(settings, store, pool=pool or (make_pool(settings) if make_pool else None))
     if pool is None:
         atexit.register(service.pool.close)
 
@@ -150,6 +157,9 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
         try:
             yield
         finally:
+            current = app.state.query_service
+            if current is not service:  # a reload (cpbkg.web.admin) swapped in a service of the app's own
+                current.close()
             if pool is None:
                 service.close()
 
@@ -158,6 +168,8 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
     app.state.settings = settings
     app.state.store = store
     app.state.query_service = service
+    #: the app started (and stops) the query workers; a reload retires only pools it owns
+    app.state.owns_pool = pool is None
     # one slot per query worker: a request waits for a slot on the event loop (cheaply, at most
     # the timeout, then 503), and only then takes a thread to talk to its worker -- no crowd of
     # threads contending for the GIL while they wait
@@ -185,6 +197,9 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
         app.include_router(module.router)
     for router in _optional_routers():
         app.include_router(router)
+    from cpbkg.web import admin  # operator actions: 404 unless Settings.admin_token is set
+
+    app.include_router(admin.router)
 
     if settings.cors_origins.strip():
         origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
