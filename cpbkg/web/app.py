@@ -164,7 +164,9 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
                 service.close()
 
     app = FastAPI(title="CPB-KG", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  generate_unique_id_function=_operation_id)
+                  generate_unique_id_function=_operation_id,
+                  # FastAPI's own /docs loads Swagger UI from a CDN; cpbkg.web.ui serves a vendored copy
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.store = store
     app.state.query_service = service
@@ -191,15 +193,13 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
         return error_response(request, 500, "internal error (logged on the server)", "InternalError")
 
     # routers are imported here so that each area stays in its own module
-    from cpbkg.web import dumps, queries, resources, sparql, ui
+    from cpbkg.web import admin, dumps, queries, resources, sparql, ui
 
     for module in (sparql, queries, dumps, resources, ui):
         app.include_router(module.router)
     for router in _optional_routers():
         app.include_router(router)
-    from cpbkg.web import admin  # operator actions: 404 unless Settings.admin_token is set
-
-    app.include_router(admin.router)
+    app.include_router(admin.router)  # operator actions: 404 unless Settings.admin_token is set
 
     if settings.cors_origins.strip():
         origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]

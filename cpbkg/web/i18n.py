@@ -1,0 +1,328 @@
+"""The two languages of the user interface (Chinese and English) and how a request picks one.
+
+The data itself carries its own language tags (``@zh``, ``@en``); this module only holds the
+strings of the interface around it. The language of a page is, in this order:
+
+1. the ``?lang=zh`` / ``?lang=en`` query parameter (and then every link of the page keeps it);
+2. the best of ``zh`` and ``en`` in the ``Accept-Language`` header, by q-value;
+3. English.
+
+>>> negotiate_language(None, "zh-CN,zh;q=0.9,en;q=0.8")
+'zh'
+>>> negotiate_language("en", "zh-CN")
+'en'
+>>> negotiate_language(None, "fr-FR, en;q=0.5, zh;q=0.4")
+'en'
+>>> negotiate_language("xx", None)
+'en'
+>>> t("home", "zh")
+'首页'
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "zh")
+DEFAULT_LANGUAGE = "en"
+#: the value of an HTML ``lang`` attribute for each language: the texts are Simplified Chinese
+HTML_LANG = {"en": "en", "zh": "zh-Hans"}
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+
+
+def other(lang: str) -> str:
+    """The other interface language.
+
+    >>> other("en")
+    'zh'
+    """
+    return "zh" if lang == "en" else "en"
+
+
+def _accept_language(header: str) -> list[tuple[float, int, str]]:
+    ranked = []
+    for position, item in enumerate(header.split(",")):
+        tag, _, params = item.strip().partition(";")
+        tag = tag.strip().lower()
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        primary = tag.split("-")[0]
+        if primary in LANGUAGES and q > 0:
+            ranked.append((q, -position, primary))
+    return sorted(ranked, reverse=True)
+
+
+def negotiate_language(param: str | None, accept_language: str | None) -> str:
+    """The interface language for a request (see the module docstring)."""
+    if param in LANGUAGES:
+        return param  # type: ignore[return-value]
+    if accept_language:
+        ranked = _accept_language(accept_language)
+        if ranked:
+            return ranked[0][2]
+    return DEFAULT_LANGUAGE
+
+
+#: every string of the interface, in both languages
+STRINGS: dict[str, dict[str, str]] = {
+    "site_name": {"en": "CPB-KG", "zh": "CPB-KG"},
+    "site_tagline": {"en": "The Cartagena Protocol Implementation Plan 2023-2030 as linked data",
+                     "zh": "《卡塔赫纳生物安全议定书执行计划（2023-2030年）》关联数据"},
+    "skip": {"en": "Skip to main content", "zh": "跳到主要内容"},
+    "main_nav": {"en": "Main navigation", "zh": "主导航"},
+    "home": {"en": "Home", "zh": "首页"},
+    "query": {"en": "Query", "zh": "查询"},
+    "explore": {"en": "Linkage explorer", "zh": "关联浏览"},
+    "ontology": {"en": "Ontology", "zh": "本体"},
+    "dumps": {"en": "Downloads", "zh": "下载"},
+    "progress": {"en": "Progress", "zh": "进展"},
+    "progress_of_indicator": {"en": "Baseline and 5th reporting cycle, world and UN regions",
+                              "zh": "基线与第五个报告周期（全球及联合国区域）"},
+    "progress_of_party": {"en": "This Party in each indicator measured from national reports",
+                          "zh": "本缔约方在各项根据国家报告衡量的指标中的情况"},
+    "search": {"en": "Search", "zh": "搜索"},
+    "search_label": {"en": "Search names and codes", "zh": "搜索名称和编号"},
+    "search_placeholder": {"en": "Target 17, A.1(a), 生物安全…", "zh": "行动目标 17、A.1(a)、biosafety…"},
+    "sparql_endpoint": {"en": "SPARQL endpoint", "zh": "SPARQL 端点"},
+    "api_docs": {"en": "API documentation", "zh": "API 文档"},
+    "api_docs_intro": {"en": "Every HTTP operation of this server (SPARQL endpoint, named queries, dumps, linked "
+                             "data), from its OpenAPI description:",
+                       "zh": "本服务器的全部 HTTP 操作（SPARQL 端点、命名查询、数据转储、关联数据），依据其 OpenAPI 描述："},
+    "api_docs_noscript": {"en": "The interactive documentation needs JavaScript; the OpenAPI description is "
+                                "readable as JSON at the link above.",
+                          "zh": "交互式文档需要 JavaScript；OpenAPI 描述可通过上方链接以 JSON 格式阅读。"},
+    "language": {"en": "Language", "zh": "语言"},
+    "switch_to": {"en": "中文", "zh": "English"},
+    "breadcrumbs": {"en": "Breadcrumbs", "zh": "导航路径"},
+    "footer_licence": {"en": "Code: Apache-2.0. Data compilation and translations: CC BY 4.0. "
+                             "Official texts remain subject to their publishers' terms.",
+                       "zh": "代码：Apache-2.0。数据汇编与翻译：CC BY 4.0。官方文本的使用须遵守其发布者的条款。"},
+    "version": {"en": "Version", "zh": "版本"},
+    "built": {"en": "Built", "zh": "构建时间"},
+    # resource pages
+    "uri": {"en": "URI", "zh": "URI"},
+    "type": {"en": "Type", "zh": "类型"},
+    "code": {"en": "Code", "zh": "编号"},
+    "text": {"en": "Text", "zh": "文本"},
+    "text_zh": {"en": "Chinese", "zh": "中文"},
+    "text_en": {"en": "English", "zh": "英文"},
+    "lang_name_zh": {"en": "Chinese", "zh": "中文"},
+    "lang_name_en": {"en": "English", "zh": "英文"},
+    "no_text_in": {"en": "The sources give no {language} text for this resource.",
+                   "zh": "来源中没有此资源的{language}文本。"},
+    "official_text": {"en": "Official text of decision CP-10/3", "zh": "第CP-10/3号决定正式文本"},
+    "notes": {"en": "Notes", "zh": "注释"},
+    "other_kind": {"en": "other", "zh": "其他"},
+    "in_ontology": {"en": "definition in the ontology", "zh": "本体中的定义"},
+    "basis_legend": {"en": "Every link of the Plan says on what basis it is made:",
+                     "zh": "执行计划的每一关联都注明其依据："},
+    "basis_explicit_help": {"en": "the official text itself cites it", "zh": "官方文本本身引用"},
+    "basis_official_help": {"en": "an official source (e.g. the Secretariat's table of indicators) states it",
+                            "zh": "官方来源（如秘书处的指标表）明确说明"},
+    "basis_curated_help": {"en": "the CPB-KG project's analysis, with who made it, when and why",
+                           "zh": "CPB-KG 项目的分析，注明整理者、时间和理由"},
+    "basis_explicit_name": {"en": "explicit citation", "zh": "明确引用"},
+    "basis_official_name": {"en": "official mapping", "zh": "官方对应"},
+    "basis_curated_name": {"en": "curated link", "zh": "人工整理关联"},
+    "official_english": {"en": "Official English wording", "zh": "正式英文措辞"},
+    "project_translation": {"en": "Project translation, not official wording",
+                            "zh": "项目翻译，非正式措辞"},
+    "english_source": {"en": "English source", "zh": "英文来源"},
+    "source": {"en": "Source", "zh": "来源"},
+    "properties": {"en": "Properties", "zh": "属性"},
+    "value": {"en": "Value", "zh": "值"},
+    "links_out": {"en": "Links from this resource", "zh": "本资源指向的关联"},
+    "links_in": {"en": "Links to this resource", "zh": "指向本资源的关联"},
+    "inferred": {"en": "Inferred statements (materialised by the build from the ontology)",
+                 "zh": "推理得出的陈述（由构建过程根据本体生成）"},
+    "inferred_types": {"en": "Inferred types", "zh": "推理得出的类型"},
+    "basis": {"en": "Basis", "zh": "依据"},
+    "justification": {"en": "Justification", "zh": "理由"},
+    "link_details": {"en": "link record", "zh": "关联记录"},
+    "curated_by": {"en": "curated by", "zh": "整理者"},
+    "more": {"en": "and {n} more not shown", "zh": "另有 {n} 项未显示"},
+    "get_as": {"en": "Get this description as", "zh": "以下列格式获取本描述"},
+    "sparql_snippet": {"en": "SPARQL", "zh": "SPARQL"},
+    "copy": {"en": "Copy", "zh": "复制"},
+    "copied": {"en": "Copied", "zh": "已复制"},
+    "open_in_query": {"en": "Open in the query editor", "zh": "在查询编辑器中打开"},
+    "explore_node": {"en": "Explore its neighbourhood", "zh": "浏览其关联网络"},
+    "external_resource": {"en": "This resource is not part of CPB-KG: this page shows what CPB-KG says about it. "
+                                "Its own URI is",
+                          "zh": "此资源不属于 CPB-KG：本页显示 CPB-KG 中关于它的陈述。其本身的 URI 为"},
+    "graph_triples": {"en": "Triples in this graph", "zh": "本图中的三元组数"},
+    "blank_node": {"en": "(anonymous resource)", "zh": "（匿名资源）"},
+    "not_found_title": {"en": "Not found", "zh": "未找到"},
+    "not_found_text": {"en": "CPB-KG has no resource with this URI:", "zh": "CPB-KG 中没有以下 URI 的资源："},
+    "bad_uri": {"en": "Not an absolute http(s) URI:", "zh": "不是绝对的 http(s) URI："},
+    "not_found_hint": {"en": "Start from the home page or the linkage explorer.",
+                       "zh": "请从首页或关联浏览页面开始。"},
+    # search
+    "search_title": {"en": "Search", "zh": "搜索"},
+    "search_intro": {"en": "Finds the resources whose names or codes contain the text you type: in Chinese, English "
+                           "or any other language of the data, upper and lower case alike. Several words find "
+                           "what holds each of them, or is of that kind (\u201ctarget 17\u201d, \u201cindicator A.1(a)\u201d).",
+                     "zh": "查找名称或编号包含所输入文字的资源：可用中文、英文或数据中的其他语言，不区分大小写。"
+                           "输入多个词时，查找同时包含各词或属于该类别的资源（如\u201c行动目标 17\u201d、\u201c指标 A.1(a)\u201d）。"},
+    "search_results": {"en": "{n} results for \u201c{q}\u201d", "zh": "\u201c{q}\u201d的搜索结果：{n} 项"},
+    "search_one": {"en": "1 result for \u201c{q}\u201d", "zh": "\u201c{q}\u201d的搜索结果：1 项"},
+    "search_more": {"en": "Showing the best {shown}: add a word or a code to narrow the search.",
+                    "zh": "仅显示最相关的 {shown} 项：请添加词语或编号以缩小范围。"},
+    "search_truncated": {"en": "This text is very common, so the search read only part of the labels: add a word to "
+                               "narrow it.",
+                         "zh": "该文字非常常见，搜索只读取了部分标签：请添加词语以缩小范围。"},
+    "search_none": {"en": "Nothing found for \u201c{q}\u201d. Try a code (A.1, A.1(a), 17), fewer words, or the "
+                          "other language.",
+                    "zh": "未找到\u201c{q}\u201d。请尝试编号（A.1、A.1(a)、17）、更少的词语或另一种语言。"},
+    "search_try": {"en": "For example", "zh": "例如"},
+    "matched": {"en": "matched", "zh": "匹配"},
+    "kind": {"en": "Kind", "zh": "类别"},
+    # home
+    "home_intro": {
+        "en": "CPB-KG is the Implementation Plan for the Cartagena Protocol on Biosafety 2023-2030 "
+              "(decision CP-10/3 of the COP-MOP) as a linked-data knowledge graph. It holds the Plan's "
+              "goals, objectives, indicators and outcomes in Chinese and English, the decision's own text, "
+              "the treaty articles they rest on, and their links to the Kunming-Montreal Global "
+              "Biodiversity Framework and the SDGs, each link with its basis.",
+        "zh": "CPB-KG 以关联数据知识图谱的形式发布《卡塔赫纳生物安全议定书执行计划（2023-2030年）》"
+              "（作为议定书缔约方会议的《生物多样性公约》缔约方大会第 CP-10/3 号决定）。图谱包含计划的长期目标、目的、指标和成果"
+              "的中英文本、决定本身的文本、其所依据的条约条款，以及与《昆明-蒙特利尔全球生物多样性框架》和"
+              "可持续发展目标的关联，每一关联都注明依据。"},
+    "home_honest": {
+        "en": "The Chinese text is the authoritative source. English is marked official only where an "
+              "official English text was found; all other English is the project's translation and says so. "
+              "Curated links are the project's analysis and say who made them and why.",
+        "zh": "中文文本为权威来源。仅在找到官方英文文本时英文才标为正式措辞；其余英文均为本项目的翻译并予注明。"
+              "人工整理的关联属于本项目的分析，注明整理者和理由。"},
+    "in_numbers": {"en": "The graph in numbers", "zh": "图谱概况"},
+    "count_goals": {"en": "long-term goals", "zh": "长期目标"},
+    "count_objectives": {"en": "objectives", "zh": "目的"},
+    "count_indicators": {"en": "indicators", "zh": "指标"},
+    "count_outcomes": {"en": "outcomes", "zh": "成果"},
+    "count_articles": {"en": "treaty articles", "zh": "条约条款"},
+    "count_links": {"en": "links with their basis", "zh": "注明依据的关联"},
+    "count_triples": {"en": "triples", "zh": "三元组"},
+    "use_it": {"en": "Use the data", "zh": "使用数据"},
+    "use_query": {"en": "Query the graph in SPARQL, with example queries", "zh": "使用 SPARQL 查询图谱（含示例查询）"},
+    "use_explore": {"en": "Explore the links between the Plan and the GBF targets",
+                    "zh": "浏览执行计划与全球生物多样性框架行动目标之间的关联"},
+    "use_ontology": {"en": "Read the ontology: classes and properties", "zh": "阅读本体：类和属性"},
+    "use_dumps": {"en": "Download the whole graph (TriG, Turtle, N-Triples, JSON-LD)",
+                  "zh": "下载整个图谱（TriG、Turtle、N-Triples、JSON-LD）"},
+    "use_sparql": {"en": "SPARQL 1.1 endpoint for programs", "zh": "供程序使用的 SPARQL 1.1 端点"},
+    "use_api": {"en": "HTTP API documentation (OpenAPI)", "zh": "HTTP API 文档（OpenAPI）"},
+    "use_dataset": {"en": "Dataset description (VoID, DCAT)", "zh": "数据集描述（VoID、DCAT）"},
+    "use_progress": {"en": "Progress on the Plan's indicators, from the Parties' national reports",
+                     "zh": "根据缔约方国家报告的执行计划指标进展"},
+    "use_search": {"en": "Find any goal, indicator, article, target or question by name or code",
+                   "zh": "按名称或编号查找任何长期目标、指标、条款、行动目标或问题"},
+    "start_here": {"en": "Start exploring", "zh": "从这里开始浏览"},
+    "start_intro": {"en": "Every page shows a resource in Chinese and English, where it sits, what it links to and on "
+                          "what basis, and how to get it as data.",
+                    "zh": "每个页面都以中英文展示一个资源、其所处位置、其关联及依据，以及获取其数据的方式。"},
+    "licence": {"en": "Licence", "zh": "许可"},
+    "licence_code": {"en": "Code: Apache License 2.0.", "zh": "代码：Apache License 2.0。"},
+    "licence_data": {"en": "Data compilation and translations: Creative Commons Attribution 4.0 (CC BY 4.0).",
+                     "zh": "数据汇编与翻译：知识共享署名 4.0（CC BY 4.0）。"},
+    "licence_official": {"en": "Official texts (CBD decisions, treaties, UN SDG data) remain subject to their "
+                               "publishers' terms; every resource names its source.",
+                         "zh": "官方文本（《生物多样性公约》决定、条约、联合国可持续发展目标数据）仍须遵守其发布者的条款；"
+                               "每个资源都注明其来源。"},
+    "citation": {"en": "How to cite", "zh": "引用方式"},
+    "plan_outline": {"en": "The Plan at a glance", "zh": "执行计划概览"},
+    # query
+    "query_title": {"en": "Query the graph", "zh": "查询图谱"},
+    "query_intro": {"en": "Write SPARQL 1.1 below and run it against this server's endpoint (/sparql). "
+                          "The default graph is the union of all named graphs. Pick an example query to start.",
+                    "zh": "在下方编写 SPARQL 1.1 查询，并在本服务器的端点（/sparql）上运行。默认图为所有命名图的并集。"
+                          "可先选择一个示例查询。"},
+    "query_keys": {"en": "In the editor, Ctrl+Enter runs the query and Esc leaves the editor (Tab indents).",
+                   "zh": "在编辑器中，按 Ctrl+Enter 运行查询，按 Esc 离开编辑器（Tab 键用于缩进）。"},
+    "example_queries": {"en": "Example queries", "zh": "示例查询"},
+    "pick_query": {"en": "Open an example query", "zh": "打开示例查询"},
+    "open": {"en": "Open", "zh": "打开"},
+    "noscript_query": {"en": "The editor needs JavaScript. Without it, send queries to /sparql directly, "
+                             "or use the example queries below.",
+                       "zh": "编辑器需要 JavaScript。如未启用，请直接向 /sparql 发送查询，或使用下列示例查询。"},
+    # explorer
+    "explore_title": {"en": "Linkage explorer: goals and GBF targets", "zh": "关联浏览：长期目标与全球生物多样性框架行动目标"},
+    "explore_intro": {"en": "Each cell counts the links between a long-term goal of the Plan (the goal itself, its "
+                            "objectives and its indicators) and a target of the Kunming-Montreal Global Biodiversity "
+                            "Framework. Follow a number to read the links, their basis and justification.",
+                      "zh": "每个单元格表示执行计划的一个长期目标（目标本身、其目的和指标）与《昆明-蒙特利尔全球生物多样性框架》"
+                            "一个行动目标之间的关联数量。点击数字可查看这些关联及其依据和理由。"},
+    "goal": {"en": "Goal", "zh": "长期目标"},
+    "gbf_target": {"en": "GBF target", "zh": "行动目标"},
+    "matrix_caption": {"en": "Links between long-term goals (rows) and GBF targets 1-23 (columns)",
+                       "zh": "长期目标（行）与全球生物多样性框架行动目标 1-23（列）之间的关联"},
+    "cell_links": {"en": "{n} links between goal {goal} and GBF target {target}",
+                   "zh": "长期目标 {goal} 与行动目标 {target} 之间有 {n} 个关联"},
+    "no_links": {"en": "No links.", "zh": "没有关联。"},
+    "element": {"en": "Plan element", "zh": "计划要素"},
+    "property": {"en": "Property", "zh": "属性"},
+    "cell_title": {"en": "Goal {goal} and GBF target {target}", "zh": "长期目标 {goal} 与行动目标 {target}"},
+    "back_to_matrix": {"en": "Back to the matrix", "zh": "返回矩阵"},
+    "network": {"en": "Network view", "zh": "网络视图"},
+    "node_title": {"en": "Neighbourhood of", "zh": "关联网络："},
+    "outgoing": {"en": "Links out", "zh": "指出的关联"},
+    "incoming": {"en": "Links in", "zh": "指入的关联"},
+    "resource_page": {"en": "Full description", "zh": "完整描述"},
+    "start_nodes": {"en": "Start from", "zh": "起点"},
+    "diagram_legend": {"en": "Solid blue lines: links out; dashed brown lines: links in. Select a node to continue from it.",
+                       "zh": "蓝色实线：指出的关联；棕色虚线：指入的关联。选择一个节点可从该节点继续浏览。"},
+    "diagram": {"en": "Diagram of the node and its neighbours; each neighbour is a link",
+                "zh": "节点及其相邻节点的示意图；每个相邻节点均为链接"},
+    # downloads (the HTML listing of /dumps/)
+    "dumps_title": {"en": "Download the graph", "zh": "下载图谱"},
+    "dumps_intro": {"en": "Every file of this build, with its size and SHA-256 checksum. The whole graph is in each dump; "
+                          "TriG keeps one named graph per part (plan, decision, treaties, GBF, SDGs, reports, links, "
+                          "ontology, inferred).",
+                    "zh": "本次构建的全部文件及其大小和 SHA-256 校验和。每个数据转储都包含整个图谱；TriG 格式按部分保留命名图"
+                          "（执行计划、决定、条约、全球生物多样性框架、可持续发展目标、报告、关联、本体、推理）。"},
+    "dumps_build": {"en": "Build {version}, {built}, {triples} triples.", "zh": "构建版本 {version}，{built}，{triples} 个三元组。"},
+    "dumps_check": {"en": "Check a download with", "zh": "校验下载文件："},
+    "dumps_as_json": {"en": "This list as JSON", "zh": "本列表的 JSON 格式"},
+    "dumps_licence": {"en": "Licence of the data compilation and translations: CC BY 4.0.",
+                      "zh": "数据汇编与翻译的许可：CC BY 4.0。"},
+    "dumps_files": {"en": "Files of this build", "zh": "本次构建的文件"},
+    "col_file": {"en": "File", "zh": "文件"},
+    "col_format": {"en": "Format", "zh": "格式"},
+    "col_bytes": {"en": "Bytes", "zh": "字节"},
+    "col_sha256": {"en": "SHA-256", "zh": "SHA-256"},
+    "col_what": {"en": "What", "zh": "内容"},
+    "dump_SHA256SUMS": {"en": "checksums of the other files", "zh": "其他文件的校验和"},
+    "dump_cpbkg.trig": {"en": "the whole graph, one named graph per part", "zh": "整个图谱，每部分一个命名图"},
+    "dump_cpbkg.ttl": {"en": "the union of all parts", "zh": "所有部分的并集"},
+    "dump_cpbkg.nt.gz": {"en": "the union of all parts, one triple per line", "zh": "所有部分的并集，每行一个三元组"},
+    "dump_cpbkg.jsonld": {"en": "the union of all parts", "zh": "所有部分的并集"},
+    "dump_void.ttl": {"en": "VoID + DCAT description of the dataset and these files", "zh": "数据集及这些文件的 VoID + DCAT 描述"},
+    "dump_shacl-report.ttl": {"en": "the SHACL validation report of this build", "zh": "本次构建的 SHACL 验证报告"},
+    "dump_release.json": {"en": "version, build time, data hash, triple counts", "zh": "版本、构建时间、数据哈希、三元组数"},
+    # ontology
+    "ontology_title": {"en": "CPB-KG ontology", "zh": "CPB-KG 本体"},
+    "classes": {"en": "Classes", "zh": "类"},
+    "object_properties": {"en": "Object properties", "zh": "对象属性"},
+    "datatype_properties": {"en": "Datatype properties", "zh": "数据属性"},
+    "individuals": {"en": "Named individuals", "zh": "命名个体"},
+    "definition": {"en": "Definition", "zh": "定义"},
+    "subclass_of": {"en": "Subclass of", "zh": "父类"},
+    "subproperty_of": {"en": "Subproperty of", "zh": "父属性"},
+    "domain": {"en": "Domain", "zh": "定义域"},
+    "range": {"en": "Range", "zh": "值域"},
+    "inverse_of": {"en": "Inverse of", "zh": "逆属性"},
+    "characteristics": {"en": "Characteristics", "zh": "特性"},
+    "instances": {"en": "Instances in the graph", "zh": "图谱中的实例数"},
+    "contents": {"en": "Contents", "zh": "目录"},
+    "namespace": {"en": "Namespace", "zh": "命名空间"},
+}
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    """An interface string in ``lang``, with ``{name}`` placeholders filled in."""
+    entry = STRINGS[key]
+    text = entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    return text.format(**values) if values else text
