@@ -98,6 +98,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "codes": {"en": "Codes", "zh": "代码"},
     "regions": {"en": "UN M49 regions", "zh": "联合国M49区域"},
     "memberships": {"en": "Party to", "zh": "缔约方身份"},
+    "treaty_cpb": {"en": "Cartagena Protocol on Biosafety", "zh": "《卡塔赫纳生物安全议定书》"},
+    "treaty_nkl": {"en": "Nagoya-Kuala Lumpur Supplementary Protocol", "zh": "《关于赔偿责任和补救的名古屋-吉隆坡补充议定书》"},
     "counted": {"en": "counted", "zh": "计入"},
     "not_counted": {"en": "not counted", "zh": "未计入"},
     "not_in_denominator": {"en": "no answer", "zh": "无答案"},
