@@ -31,7 +31,7 @@ from typing import Union
 
 import pyoxigraph as ox
 
-from cpbkg.errors import SourceError
+from cpbkg.errors import SourceError, not_utf8
 
 Term = Union[ox.NamedNode, ox.Literal]
 
@@ -192,7 +192,7 @@ def parse_query(path: Path) -> NamedQuery:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise SourceError(path, "not UTF-8") from exc
+        raise not_utf8(path, exc) from exc
     header: dict[str, tuple[str, int]] = {}
     params: list[tuple[Param, int]] = []
     for number, line in enumerate(text.splitlines(), start=1):

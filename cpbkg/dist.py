@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -223,8 +224,31 @@ def write_dist(
     return dist_dir
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return bool(renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0)
+
+
 def swap_in(new: Path, final: Path) -> None:
-    """Replace ``final`` by ``new`` with two renames; the old folder is kept until the new one is in place."""
+    """Put ``new`` in place of ``final``.
+
+    On Linux the two folders are exchanged in one step: a reader (``/dumps/``) sees the old
+    build or the new one, never no ``dist/`` at all. Elsewhere two renames, the old folder kept
+    until the new one is in place (:func:`recover` puts it back after a crash in between).
+    """
+    if final.exists() and _exchange(new, final):
+        shutil.rmtree(new, ignore_errors=True)  # now the old build
+        return
     old = final.with_name(f"{final.name}.old-{os.getpid()}")
     if final.exists():
         os.rename(final, old)
@@ -232,11 +256,26 @@ def swap_in(new: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _pid_alive(name: str) -> bool:
+    pid = name.rpartition("-")[2]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def recover(final: Path) -> None:
-    """After a crash between the two renames of :func:`swap_in`, put the old folder back."""
+    """After a crash: put the old folder back if the crash came between the two renames of
+    :func:`swap_in`; remove what killed builds left (not the folder of a build still running)."""
     if final.exists():
-        for stale in final.parent.glob(f"{final.name}.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        for stale in [*final.parent.glob(f"{final.name}.tmp-*"), *final.parent.glob(f"{final.name}.old-*")]:
+            if not _pid_alive(stale.name):
+                shutil.rmtree(stale, ignore_errors=True)
         return
     olds = sorted(final.parent.glob(f"{final.name}.old-*"), key=lambda p: p.stat().st_mtime)
     if olds:

@@ -7,8 +7,12 @@
     ├── InconsistentOntology   the OWL reasoner found a contradiction
     ├── StoreError             the store is missing or corrupt                HTTP 503
     ├── RequestError           an HTTP request the server cannot take         HTTP 400
+    │   ├── Unauthorized       an operator action without a bearer token      HTTP 401
+    │   ├── Forbidden          an operator action with a wrong token          HTTP 403
     │   ├── NotFound           no such named query, dump file, ...            HTTP 404
     │   ├── NotAcceptable      no format the client accepts                   HTTP 406
+    │   ├── RequestTimeout     a request body that did not arrive in time     HTTP 408
+    │   ├── Conflict           an operator action that cannot run now         HTTP 409
     │   ├── BodyTooLarge       a request body over Settings.max_body          HTTP 413
     │   └── UnsupportedMediaType  a POST body type the endpoint does not take HTTP 415
     └── QueryError             a query the endpoint will not run             HTTP 400
@@ -16,6 +20,7 @@
         ├── QueryRefused       update, LOAD, SERVICE                         HTTP 400
         ├── BadParameter       a named query's parameter value is not valid  HTTP 400
         ├── QueryFailed        valid, but cannot be evaluated (e.g. an unknown function)  HTTP 422
+        │   └── QueryTooComplex  nested too deep, or it crashed the query engine  HTTP 422
         ├── ResultTooLarge     more results than the cap                     HTTP 422
         ├── QueryTimeout       ran longer than the timeout                   HTTP 503
         ├── ServerBusy         no query worker free within the timeout       HTTP 503
@@ -32,6 +37,7 @@ server will not or cannot answer it as it is: "422 Unprocessable Content" (RFC 9
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -53,6 +59,47 @@ class SourceError(CpbkgError):
         where = str(path) + (f":{line}" if line is not None else "")
         what = f" [{field}]" if field else ""
         super().__init__(f"{where}{what}: {message}")
+
+
+def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> SourceError:
+    """The SourceError for a file that is not UTF-8: the line and the byte where decoding failed.
+
+    >>> try:
+    ...     b"ok\\nbad \\xe9\\n".decode("utf-8")
+    ... except UnicodeDecodeError as exc:
+    ...     print(not_utf8("x.txt", exc))
+    x.txt:2 [encoding]: not UTF-8 (byte 7: b'\\xe9'); save the file as UTF-8
+    """
+    data = bytes(exc.object) if isinstance(exc.object, (bytes, bytearray, memoryview)) else b""
+    line = data[: exc.start].count(b"\n") + 1
+    utf16 = " (it looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+    byte = data[exc.start:exc.start + 1]
+    return SourceError(path, f"not UTF-8{utf16} (byte {exc.start}: {byte!r}); save the file as UTF-8",
+                       line=line, field="encoding")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_text(path: Path | str, text: str) -> str:
+    """``text`` if it holds no control character (but tab and line ends), else a SourceError with the
+    line and column of the first: a NUL byte or the like means a damaged or binary file.
+
+    >>> check_text("x.ttl", "ok")
+    'ok'
+    >>> check_text("x.ttl", "a\\nb\\x00c")
+    Traceback (most recent call last):
+    ...
+    cpbkg.errors.SourceError: x.ttl:2 [encoding]: control character U+0000 at column 2: a damaged or binary file?
+    """
+    found = _CONTROL.search(text)
+    if found is None:
+        return text
+    before = text[: found.start()]
+    line = before.count("\n") + 1
+    column = found.start() - (before.rfind("\n") + 1) + 1
+    raise SourceError(path, f"control character U+{ord(found.group()):04X} at column {column}: "
+                      "a damaged or binary file?", line=line, field="encoding")
 
 
 class CountDriftError(CpbkgError):
@@ -85,6 +132,30 @@ class NotFound(RequestError):
     """No such named query, dump file or page."""
 
     http_status = 404
+
+
+class Unauthorized(RequestError):
+    """An operator action (``/admin/...``) without ``Authorization: Bearer <token>``."""
+
+    http_status = 401
+
+
+class Forbidden(RequestError):
+    """An operator action with a token that is not the configured one."""
+
+    http_status = 403
+
+
+class RequestTimeout(RequestError):
+    """The request body did not arrive within ``Settings.body_timeout`` (a stalled or very slow client)."""
+
+    http_status = 408
+
+
+class Conflict(RequestError):
+    """An operator action that cannot run now (another reload is running, a remote backend)."""
+
+    http_status = 409
 
 
 class NotAcceptable(RequestError):
@@ -149,6 +220,14 @@ class WorkerCrashed(QueryError):
 
 class QueryFailed(QueryError):
     """A valid query the engine could not evaluate (an unsupported function, an evaluation error)."""
+
+    http_status = 422
+
+
+class QueryTooComplex(QueryFailed):
+    """A query nested deeper than the endpoint takes, or one that crashed the query engine
+    (a stack overflow in its parser or evaluator: its worker died of SIGSEGV). Deterministic:
+    the same query is then refused without running again until the data changes."""
 
     http_status = 422
 

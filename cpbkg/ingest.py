@@ -120,9 +120,25 @@ def _check_conflicts(answers: AnswerSet, folder: Path, target: Path, settings: S
                                  "ingest with the same --name and --replace to replace that file")
 
 
+def _remove_stale(folder: Path) -> None:
+    """Remove the temporary files of ingests that were killed before their rename (their process is gone)."""
+    for stale in folder.glob(".*.tmp-*"):
+        pid = stale.name.rpartition(".tmp-")[2]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # that ingest is still running
+        except ProcessLookupError:
+            stale.unlink(missing_ok=True)
+        except PermissionError:
+            continue
+
+
 def _atomic_write(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` so that readers see the old file or the new one, never a part."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target.parent)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
         with tmp.open("wb") as f:

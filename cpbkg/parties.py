@@ -34,7 +34,7 @@ from urllib.parse import quote
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDFS, SKOS, DefinedNamespace
 
-from cpbkg.errors import SourceError
+from cpbkg.errors import SourceError, check_text, not_utf8
 from cpbkg.namespaces import ONTOLOGY_IRI, Ids
 
 PARTIES_FILE = Path("parties") / "parties.csv"
@@ -247,14 +247,24 @@ def _read_csv(path: Path, columns: list[str]) -> list[tuple[int, dict[str, str]]
     except FileNotFoundError as exc:
         raise SourceError(path, "file not found") from exc
     try:
-        text = raw.decode("utf-8")
+        text = check_text(path, raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise SourceError(path, f"not UTF-8 (byte {exc.start})", line=raw[: exc.start].count(b"\n") + 1) from exc
+        raise not_utf8(path, exc) from exc
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in columns if c not in (reader.fieldnames or [])]
     if missing:
         raise SourceError(path, f"missing column(s) {', '.join(missing)}", line=1)
-    return [(reader.line_num, row) for row in reader]
+    rows = []
+    try:
+        for row in reader:
+            if None in row or None in row.values():  # fields missing (a truncated line) or extra
+                count = len([v for k, v in row.items() if k is not None and v is not None]) + len(row.get(None) or [])
+                raise SourceError(path, f"{count} fields where the header has {len(reader.fieldnames or [])} "
+                                        "(a truncated line, or a comma inside an unquoted value?)", line=reader.line_num)
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise SourceError(path, f"CSV syntax error: {exc}", line=reader.line_num) from exc
+    return rows
 
 
 @lru_cache(maxsize=8)

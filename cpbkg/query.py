@@ -213,6 +213,12 @@ _TOKENS = re.compile(
     rf"|(?P<bnode>_:[{_PN_CHARS_U}0-9][{_PN_CHARS}]*)"
     rf"|(?P<prefix>(?:[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)?:)"
     rf"(?P<local>(?:[{_PN_CHARS_U}:0-9]|{_PLX})(?:[{_PN_CHARS}:]|{_PLX})*)?"
+    # a run of name characters that is not a prefixed name, consumed whole: without it the
+    # search for a prefix would start again at each of its characters (quadratic time: a query
+    # of 60,000 letters took 10 s of the server's CPU). Visible, like text between tokens.
+    rf"|(?P<word>[{_PN_CHARS}.]+)"
+    # a quote that starts no complete string: the rest cannot be a valid query (refused)
+    r"|(?P<unterminated>['\"])"
     r"|(?P<escape>\\.)"
     r"|(?P<space>\s+)",
     re.DOTALL,
@@ -223,7 +229,7 @@ _FORM = re.compile(_WORD.format("SELECT|ASK|CONSTRUCT|DESCRIBE|INSERT|DELETE|LOA
                    re.IGNORECASE)
 _LOAD = re.compile(_WORD.format("LOAD") + r"(?!\s*:)", re.IGNORECASE)
 _FROM = re.compile(_WORD.format("FROM"), re.IGNORECASE)
-_PREFIX_DECL = re.compile(r"(?<![A-Za-z0-9_\-:?$])PREFIX\s*[^\s:<]*:", re.IGNORECASE)
+_PREFIX_DECL = re.compile(r"(?<![A-Za-z0-9_\-:?$])PREFIX\s*[^\s:<]{0,200}:", re.IGNORECASE)
 _VOLATILE = re.compile(_WORD.format("RAND|NOW|UUID|STRUUID") + r"\s*\(", re.IGNORECASE)
 _SERVICE = re.compile("service", re.IGNORECASE)
 _BRACKETS = re.compile(r"[{}()\[\]]")
@@ -249,6 +255,8 @@ class Scan:
     normalised: str
     #: the deepest nesting of brackets outside literals, IRIs and comments
     depth: int = 0
+    #: (line, column) of a quote that opens a string never closed, else None
+    unterminated: tuple[int, int] | None = None
 
     @property
     def is_update(self) -> bool:
@@ -275,6 +283,7 @@ def scan(text: str) -> Scan:
     masked: list[str] = []
     normal: list[str] = []
     pos = 0
+    unterminated = None
     for match in _TOKENS.finditer(text):
         start = match.start()
         if start > pos:
@@ -282,7 +291,17 @@ def scan(text: str) -> Scan:
             normal.append(text[pos:start])
         kind = match.lastgroup
         token = match.group()
-        if kind == "space" or kind == "comment":
+        if kind == "unterminated":
+            before = text[:start]
+            unterminated = (before.count("\n") + 1, start - (before.rfind("\n") + 1) + 1)
+            masked.append(" ")
+            normal.append(text[start:])
+            pos = len(text)
+            break
+        if kind == "word":
+            masked.append(token)
+            normal.append(token)
+        elif kind == "space" or kind == "comment":
             masked.append(token if kind == "space" else " ")
             if not normal or normal[-1] != " ":
                 normal.append(" ")
@@ -308,6 +327,7 @@ def scan(text: str) -> Scan:
         volatile=bool(_VOLATILE.search(unlabelled)),
         normalised=normalised,
         depth=_depth(code),
+        unterminated=unterminated,
     )
 
 
@@ -379,6 +399,10 @@ def check(text: str, *, allow_service: bool = False) -> Scan:
     if not text.strip():
         raise QuerySyntaxError("the query is empty")
     found = scan_cached(text)
+    if found.unterminated is not None:
+        line, column = found.unterminated
+        raise QuerySyntaxError(f"syntax error at line {line}, column {column}: a string starts here and is "
+                               "never closed")
     if found.has_load or found.form == "load":
         raise QueryRefused("LOAD is refused: this endpoint is read-only and never fetches data")
     if found.is_update:
@@ -413,7 +437,7 @@ def describe_syntax_error(text: str, message: str) -> str:
     lines = text.splitlines() or [""]
     source = lines[line - 1] if 0 < line <= len(lines) else ""
     if "Prefix not found" in rest:
-        before = source[: max(column - 1, 0)]
+        before = source[max(column - 201, 0): max(column - 1, 0)]  # bounded: the search below is quadratic
         name = re.search(r"([^\s{}()<>,;.]*):[^\s:]*\s*$", before)
         what = f"undefined prefix '{name.group(1)}:'" if name else "undefined prefix"
         what += " (declare it with PREFIX)"

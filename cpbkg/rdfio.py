@@ -9,7 +9,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
-from cpbkg.errors import SourceError
+from cpbkg.errors import SourceError, check_text, not_utf8
 
 FORMATS = {".ttl": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig", ".jsonld": "json-ld",
            ".rdf": "xml", ".owl": "xml", ".xml": "xml"}
@@ -34,14 +34,36 @@ def parse_file(path: Path, graph: Graph | None = None) -> Graph:
     if not raw.strip():
         raise SourceError(path, "file is empty")
     try:
-        raw.decode("utf-8")
+        check_text(path, raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise SourceError(path, f"not UTF-8 (byte {exc.start})", line=raw[: exc.start].count(b"\n") + 1) from exc
+        raise not_utf8(path, exc) from exc
     try:
         graph.parse(data=raw, format=fmt, publicID=path.resolve().as_uri())
     except Exception as exc:  # rdflib raises many types for syntax errors
-        raise SourceError(path, f"RDF syntax error: {_first_line(exc)}", line=_line_of(exc)) from exc
+        line = _line_of(exc)
+        message = _first_line(exc)
+        if line is None:  # rdflib did not say where (e.g. "string index out of range"): ask pyoxigraph
+            line, message = _locate(raw, path, message)
+        raise SourceError(path, f"RDF syntax error: {message}", line=line) from exc
     return graph
+
+
+def _locate(raw: bytes, path: Path, message: str) -> tuple[int | None, str]:
+    """The line of a syntax error by pyoxigraph's parser, and its message (for files rdflib does not place)."""
+    fmt = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS,
+           ".trig": ox.RdfFormat.TRIG}.get(path.suffix.lower())
+    if fmt is None:
+        return None, message
+    try:
+        for _ in ox.parse(raw, format=fmt):
+            pass
+    except SyntaxError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        if found:
+            return int(found.group(1)), f"{message} ({' '.join(str(exc).split())[:200]})"
+    except (ValueError, OSError):
+        pass
+    return None, message
 
 
 def _first_line(exc: Exception) -> str:

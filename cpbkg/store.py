@@ -3,20 +3,35 @@
 Layout under ``settings.store_path``::
 
     CURRENT            name of the live store directory (replaced atomically)
-    <version>/         a pyoxigraph store holding exactly one build
-    <version>.tmp-*/   a load in progress (removed on failure or at next start)
+    <version>/         a pyoxigraph store holding exactly one build, with two files of ours:
+        cpbkg-load.json    what was loaded (data hash, number of quads): checked at every open
+        cpbkg.lock         held (flock, shared) by every process that serves this store
+    <version>.tmp-<pid>/  a load in progress (removed on failure, or later once <pid> is gone)
+    <version>.old-<pid>-<n>/  a damaged store set aside by a reload (removed once no one serves it)
 
 A store is loaded into a fresh directory and only then named in ``CURRENT``, so a
-load that is killed half-way never replaces the store being served.
+load that is killed half-way never replaces the store being served. Old stores are
+removed by the next load, except those a process still serves (its lock is held): a
+server reading build A goes on answering while ``cpbkg query`` or ``POST /admin/reload``
+loads build B beside it.
+
+A store that cannot be opened or whose quad count differs from what was loaded (files
+deleted, truncated or overwritten) is a :class:`~cpbkg.errors.StoreError` with a clear
+message; opened writable (``cpbkg serve``, ``cpbkg query``), it is loaded again from
+``dist/`` instead.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import os
 import shutil
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 
@@ -25,6 +40,12 @@ from cpbkg.errors import StoreError
 
 DATASET_FILE = "cpbkg.trig"
 RELEASE_FILE = "release.json"
+#: inside a store directory: what was loaded into it
+LOAD_RECORD = "cpbkg-load.json"
+#: inside a store directory: shared-locked by every process serving it
+LOCK_FILE = "cpbkg.lock"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,11 +77,22 @@ class LoadedStore:
     store: ox.Store
     path: Path
     release: Release
+    #: the shared lock on the store directory (None for stores not opened by :func:`open_store`)
+    lock: IO[bytes] | None = field(default=None, repr=False, compare=False)
 
     @property
     def data_version(self) -> str:
         """Changes exactly when the data changes: used for ETags and caches."""
         return self.release.data_hash[:16]
+
+    def close(self) -> None:
+        """Let go of the store: a later load may then remove its directory (idempotent)."""
+        if self.lock is not None:
+            try:
+                self.lock.close()
+            except OSError:
+                pass
+            self.lock = None
 
 
 def _current_name(root: Path) -> str | None:
@@ -76,11 +108,90 @@ def _write_current(root: Path, name: str) -> None:
     os.replace(tmp, root / "CURRENT")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _in_use(folder: Path) -> bool:
+    """True if a process serves the store in ``folder`` (holds its lock)."""
+    try:
+        with (folder / LOCK_FILE).open("rb") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(f, fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False  # no lock file: nobody locked it
+
+
 def _prune(root: Path, keep: str) -> None:
-    """Remove stale loads and old stores; never the live one."""
+    """Remove stale loads and old stores; never the live one, one a process still serves, or a
+    load another live process is writing."""
     for child in root.iterdir():
-        if child.is_dir() and child.name != keep:
-            shutil.rmtree(child, ignore_errors=True)
+        if not child.is_dir() or child.name == keep:
+            continue
+        _, sep, pid = child.name.rpartition(".tmp-")
+        if sep and pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            continue  # another process is loading right now
+        if _in_use(child):
+            continue
+        shutil.rmtree(child, ignore_errors=True)
+
+
+def _lock(path: Path) -> IO[bytes] | None:
+    """A shared lock on a store directory for as long as the returned file stays open."""
+    try:
+        f = (path / LOCK_FILE).open("ab")
+    except OSError:
+        return None  # a read-only file system: nothing will prune it either
+    try:
+        fcntl.flock(f, fcntl.LOCK_SH)
+    except OSError:
+        f.close()
+        return None
+    return f
+
+
+def _expected_quads(path: Path) -> int | None:
+    try:
+        return int(json.loads((path / LOAD_RECORD).read_text(encoding="utf-8"))["quads"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _open(path: Path, release: Release, *, read_only: bool) -> LoadedStore:
+    """Open and check one store directory.
+
+    Raises:
+        StoreError: it cannot be opened, or it does not hold what was loaded into it.
+    """
+    if not (path / "CURRENT").is_file():  # RocksDB's own: without it, a writable open would make an empty store
+        raise StoreError(f"{path}: the store is damaged (its CURRENT file is missing); `cpbkg serve` loads it "
+                         "again from dist/ (or remove the folder)")
+    lock = _lock(path)
+    try:
+        store = ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
+        count = len(store)  # reads every quad of one index: a damaged file shows up here
+    except (OSError, RuntimeError, ValueError) as exc:
+        if lock is not None:
+            lock.close()
+        raise StoreError(f"{path}: the store cannot be read ({' '.join(str(exc).split())[:300]}); "
+                         "`cpbkg serve` loads it again from dist/ (or remove the folder)") from exc
+    expected = _expected_quads(path)
+    if (expected is None and count == 0) or (expected is not None and count != expected):
+        if lock is not None:
+            lock.close()
+        raise StoreError(f"{path}: the store is damaged: it holds {count} quads where {expected or 'some'} were loaded; "
+                         "`cpbkg serve` loads it again from dist/ (or remove the folder)")
+    return LoadedStore(store, path, release, lock=lock)
 
 
 def _bulk_load(target: Path, dataset: Path, void: Path, void_graph: str) -> None:
@@ -92,8 +203,18 @@ def _bulk_load(target: Path, dataset: Path, void: Path, void_graph: str) -> None
             # so it is not inside cpbkg.trig; the store serves it as a graph of its own
             store.bulk_load(path=str(void), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(void_graph))
         store.optimize()
+        quads = len(store)
     finally:
         del store
+    (target / LOAD_RECORD).write_text(json.dumps({"data_hash": dataset_hash(dataset.parent), "quads": quads}) + "\n",
+                                      encoding="utf-8")
+
+
+def dataset_hash(dist_dir: Path) -> str | None:
+    try:
+        return str(json.loads((dist_dir / RELEASE_FILE).read_text(encoding="utf-8"))["data_hash"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def open_store(settings: Settings, *, read_only: bool = False) -> LoadedStore:
@@ -107,14 +228,16 @@ def open_store(settings: Settings, *, read_only: bool = False) -> LoadedStore:
     name = release.data_hash[:16]
     if _current_name(root) != name or not (root / name).is_dir():
         if read_only:
-            raise StoreError(f"{root}: no store loaded for build {name}")
+            raise StoreError(f"{root}: no store loaded for build {name}; `cpbkg serve` or `cpbkg query` loads it")
         load(settings, release)
-    path = root / name
     try:
-        store = ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot open the store ({exc}); remove it and run `cpbkg build`") from exc
-    return LoadedStore(store, path, release)
+        return _open(root / name, release, read_only=read_only)
+    except StoreError as exc:
+        if read_only or "lock" in str(exc).lower():  # in use by another writer: not damage
+            raise
+        log.warning("%s; loading it again from %s", exc, settings.dist_dir)
+    load(settings, release)
+    return _open(root / name, release, read_only=read_only)
 
 
 def load(settings: Settings, release: Release | None = None) -> Path:
@@ -130,11 +253,16 @@ def load(settings: Settings, release: Release | None = None) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         _bulk_load(tmp, dataset, settings.dist_dir / "void.ttl", release.base_uri + "graph/dataset")
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, RuntimeError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise StoreError(f"{dataset}: cannot load into the store ({exc})") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     final = root / name
-    shutil.rmtree(final, ignore_errors=True)
+    if final.exists():
+        # a damaged store of the same build, maybe still open somewhere: set it aside (pruned below once free)
+        os.replace(final, root / f"{name}.old-{os.getpid()}-{time.monotonic_ns()}")
     os.replace(tmp, final)
     _write_current(root, name)
     _prune(root, keep=name)

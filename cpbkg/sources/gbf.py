@@ -30,7 +30,7 @@ from typing import Any
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS, XSD
 
-from cpbkg.errors import SourceError
+from cpbkg.errors import SourceError, check_text, not_utf8
 from cpbkg.namespaces import CPB, Ids
 from cpbkg.sources import zhtext
 from cpbkg.sources.questionnaires import plain
@@ -507,11 +507,11 @@ def _quote(text: str, pattern: str, path: Path, what: str) -> str:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return check_text(path, path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise SourceError(path, "file not found") from exc
     except UnicodeDecodeError as exc:
-        raise SourceError(path, f"not UTF-8 (byte {exc.start})") from exc
+        raise not_utf8(path, exc) from exc
 
 
 def _read_json(path: Path) -> tuple[Any, str]:

@@ -17,7 +17,7 @@ from typing import Any
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
 
-from cpbkg.errors import SourceError
+from cpbkg.errors import SourceError, not_utf8
 from cpbkg.namespaces import CPB, Ids
 from cpbkg.sources.links import add_link
 from cpbkg.sources.records import read_records
@@ -45,7 +45,7 @@ def read_json(path: Path) -> Any:
     except FileNotFoundError as exc:
         raise SourceError(path, "file not found") from exc
     except UnicodeDecodeError as exc:
-        raise SourceError(path, f"not UTF-8 (byte {exc.start})") from exc
+        raise not_utf8(path, exc) from exc
     except json.JSONDecodeError as exc:
         raise SourceError(path, f"JSON syntax error: {exc.msg}", line=exc.lineno) from exc
 

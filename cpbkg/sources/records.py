@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from cpbkg.errors import SourceError
+from cpbkg.errors import SourceError, check_text, not_utf8
 
 
 class Record(dict):  # type: ignore[type-arg]
@@ -76,10 +76,9 @@ def read_records(path: Path) -> Record:
     except FileNotFoundError as exc:
         raise SourceError(path, "file not found") from exc
     try:
-        text = raw.decode("utf-8")
+        text = check_text(path, raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SourceError(path, f"not UTF-8 (byte {exc.start})", line=line) from exc
+        raise not_utf8(path, exc) from exc
     if not text.strip():
         raise SourceError(path, "file is empty")
     try:
@@ -88,6 +87,10 @@ def read_records(path: Path) -> Record:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
         raise SourceError(path, f"YAML syntax error: {exc.problem}", line=line) from exc
+    except yaml.YAMLError as exc:  # e.g. a character YAML does not allow (ReaderError)
+        position = getattr(exc, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        raise SourceError(path, f"YAML error: {' '.join(str(exc).split())[:200]}", line=line) from exc
     if not isinstance(data, Record):
         raise SourceError(path, "top level must be a mapping", line=1)
     return data

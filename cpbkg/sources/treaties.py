@@ -33,7 +33,7 @@ from pathlib import Path
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
 
-from cpbkg.errors import SourceError
+from cpbkg.errors import SourceError, check_text, not_utf8
 from cpbkg.namespaces import CPB, Ids
 from cpbkg.sources import zhtext
 
@@ -196,10 +196,9 @@ def read_lines(path: Path) -> list[str]:
     except FileNotFoundError as exc:
         raise SourceError(path, "file not found") from exc
     try:
-        return raw.decode("utf-8").splitlines()
+        return check_text(path, raw.decode("utf-8")).splitlines()
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SourceError(path, f"not UTF-8 (byte {exc.start})", line=line) from exc
+        raise not_utf8(path, exc) from exc
 
 
 def parse_provisions(path: Path, spec: TreatySpec) -> list[Provision]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cpbkg.errors import SourceError
+from cpbkg.errors import SourceError, check_text, not_utf8
 
 # CJK ideographs plus CJK and full-width punctuation ("，", "；", "（", "《", "、" ...).
 # Punctuation counts as CJK because the PDF puts stray spaces and line breaks next
@@ -81,11 +81,11 @@ def clean(text: str) -> str:
 
 def _read_lines(path: Path) -> list[str]:
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return check_text(path, path.read_text(encoding="utf-8")).splitlines()
     except FileNotFoundError as exc:
         raise SourceError(path, "file not found") from exc
     except UnicodeDecodeError as exc:
-        raise SourceError(path, f"not UTF-8 (byte {exc.start})") from exc
+        raise not_utf8(path, exc) from exc
 
 
 def _appendix_lines(path: Path) -> list[tuple[int, str]]:

@@ -56,6 +56,7 @@ from cpbkg.errors import (
     NotAcceptable,
     QueryRefused,
     RequestError,
+    RequestTimeout,
     ServerBusy,
     UnsupportedMediaType,
 )
@@ -63,6 +64,7 @@ from cpbkg.query import (
     FORMAT_VALUES,
     FORMATS,
     Answer,
+    PoolClosed,
     Prepared,
     QueryService,
     format_choice,
@@ -205,8 +207,18 @@ def _gzip(answer: Answer, service: QueryService, prepared: Prepared) -> bytes:
     return answer.gzipped
 
 
-def _run_blocking(service: QueryService, prepared: Prepared, compress: bool) -> Answer:
-    answer = service.run(prepared)
+def _run_blocking(state: State, prepared: Prepared, compress: bool) -> Answer:
+    # the service is looked up here, in the thread, not when the request began: a reload
+    # (POST /admin/reload) may have swapped it; a job that still met the retired pool closed
+    # is run once more on the current one
+    service: QueryService = state.query_service
+    try:
+        answer = service.run(prepared)
+    except PoolClosed:
+        if state.query_service is service:
+            raise
+        service = state.query_service
+        answer = service.run(prepared)
     if compress and len(answer.body) >= GZIP_MIN:
         _gzip(answer, service, prepared)
     return answer
@@ -247,7 +259,7 @@ async def _run(state: State, prepared: Prepared, compress: bool) -> Answer:
     if not acquired:
         raise ServerBusy(f"every query worker stayed busy for {prepared.job.timeout:g} s; try again later")
     try:
-        return await anyio.to_thread.run_sync(_run_blocking, state.query_service, prepared, compress,
+        return await anyio.to_thread.run_sync(_run_blocking, state, prepared, compress,
                                               limiter=state.query_threads)
     finally:
         slots.release()
@@ -380,18 +392,27 @@ _POST_BODY = {
 }
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
+async def read_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes, and with 408 if it
+    has not all arrived after ``timeout`` seconds (default ``Settings.body_timeout``: a client that
+    declares more than it sends does not hold its connection for ever)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(f"the request body is {declared} bytes; this endpoint takes at most {limit}")
+    if timeout is None:
+        timeout = float(getattr(request.app.state.settings, "body_timeout", 30.0))
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"the request body is over {limit} bytes, the most this endpoint takes")
-        chunks.append(chunk)
+    try:
+        with anyio.fail_after(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge(f"the request body is over {limit} bytes, the most this endpoint takes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestTimeout(f"the request body did not arrive within {timeout:g} s ({size} bytes received"
+                             + (f" of {declared}" if declared else "") + ")") from None
     return b"".join(chunks)
 
 
@@ -435,8 +456,8 @@ async def sparql_post(request: Request) -> Response:
     if media == "application/sparql-update":
         _refuse_update(None)
     if media not in ("application/x-www-form-urlencoded", "application/sparql-query"):
-        raise UnsupportedMediaType(f"a POST of {media} is not taken: send application/x-www-form-urlencoded "
-                                   "(query=...) or application/sparql-query")
+        raise UnsupportedMediaType(f"a POST of {media or 'no media type'!r} is not taken: send "
+                                   "application/x-www-form-urlencoded (query=...) or application/sparql-query")
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(f"the body must be UTF-8, not {charset}")
     body = await read_body(request, request.app.state.settings.max_body)
