@@ -13,17 +13,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 from reliability_support import FIGURES, raw_http, status_of
-from web_server import LiveServer, web_pool, web_settings, web_store  # noqa: F401  (fixtures)
+from web_server import Canary, LiveServer, web_pool, web_settings, web_store  # noqa: F401  (fixtures)
 
 from cpbkg.config import Settings
 from cpbkg.query import QueryPool
@@ -281,37 +279,6 @@ def test_a_body_that_never_comes_is_408_not_a_hang(live: LiveServer) -> None:
 
 
 # --------------------------------------------------------------------------- no outbound traffic, no writes
-
-
-class Canary:
-    """A loopback HTTP server recording every request it gets."""
-
-    def __init__(self) -> None:
-        hits: list[str] = []
-        self.hits = hits
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                hits.append(self.path)
-                body = b'<http://example.org/c> <http://example.org/p> "canary" .\n'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/n-triples")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_POST = do_GET
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/canary"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_no_request_makes_the_server_fetch_a_url(client: TestClient) -> None:

@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import httpx
@@ -28,7 +27,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 from web_server import *  # noqa: F403  (the fixtures: web_settings, web_store, live, ...)
-from web_server import make_live
+from web_server import Canary, make_live
 
 from cpbkg.config import Settings
 from cpbkg.errors import QueryFailed, QueryRefused, QueryTimeout, ServerBusy, WorkerCrashed
@@ -178,36 +177,6 @@ def test_default_graph_is_the_union_and_protocol_dataset_selects_graphs(web: htt
     # a graph that is not in the store is empty, and is not fetched
     r = web.get("/sparql", params={"query": count, "default-graph-uri": "http://example.org/not-a-graph"})
     assert rows_of(r)[0]["n"] == "0"
-
-
-class Canary:
-    """A loopback HTTP server that records every request: did the endpoint fetch anything?"""
-
-    def __init__(self) -> None:
-        hits = self.hits = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                hits.append(self.path)
-                body = b'<http://example.org/canary> <http://example.org/p> "canary" .\n'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/n-triples")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_POST = do_GET
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/canary"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture()

@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,33 @@ def make_live(settings: Settings, store: LoadedStore, **pool_options: object) ->
     pool = QueryPool(store.path, size=int(pool_options.pop("size", 2)), **pool_options).start()  # type: ignore[arg-type]
     server = LiveServer(create_app(settings, store=store, pool=pool)).start()
     return server, pool
+
+
+class Canary:
+    """A loopback HTTP server that records every request: did the endpoint fetch anything?"""
+
+    def __init__(self) -> None:
+        hits = self.hits = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                hits.append(self.path)
+                body = b'<http://example.org/canary> <http://example.org/p> "canary" .\n'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/n-triples")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_GET
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/canary"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
