@@ -339,7 +339,12 @@ def soak(url: str, *, seconds: float, connections: int, pid: int | None = None, 
     sampler.start()
     start = time.monotonic()
     try:
-        asyncio.run(_drive(url, seconds, connections, seed, record, latencies))
+        # a loop of its own in a thread: the caller may already run one (Playwright's sync API does,
+        # in a test session that ran the browser tests first)
+        driver = threading.Thread(target=asyncio.run,
+                                  args=(_drive(url, seconds, connections, seed, record, latencies),))
+        driver.start()
+        driver.join()
     finally:
         stop.set()
         sampler.join(timeout=5)
