@@ -334,6 +334,19 @@ def _decode(path: Path, raw: bytes, problems: _Collector) -> str | None:
         return None
 
 
+def _read_text(path: Path, problems: _Collector) -> str:
+    """The file's text; SourceError if it cannot be read, AnswersInvalid if it is empty or not UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise SourceError(path, "file not found" if isinstance(exc, FileNotFoundError) else "is a directory") from exc
+    text = _decode(path, raw, problems)
+    if text is None:
+        problems.raise_if_any()
+        raise AssertionError("unreachable: _decode records a problem whenever it returns None")
+    return text
+
+
 def read_csv(path: Path, cycle: int, *, sources_dir: Path, data_dir: Path) -> AnswerSet:
     """Read and validate a CSV answers file (format in the module docstring).
 
@@ -342,14 +355,7 @@ def read_csv(path: Path, cycle: int, *, sources_dir: Path, data_dir: Path) -> An
     """
     validator = Validator(cycle, sources_dir=sources_dir, data_dir=data_dir, path=path)
     problems = validator.problems
-    try:
-        raw = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError) as exc:
-        raise SourceError(path, "file not found" if isinstance(exc, FileNotFoundError) else "is a directory") from exc
-    text = _decode(path, raw, problems)
-    if text is None:
-        problems.raise_if_any()
-        raise AssertionError("unreachable")
+    text = _read_text(path, problems)
     if "\x00" in text:
         problems.add(text[: text.index("\x00")].count("\n") + 1, "encoding", "NUL byte: not a text file (UTF-16?)")
         problems.raise_if_any()
@@ -466,14 +472,7 @@ def read_bch_json(path: Path, cycle: int, *, sources_dir: Path, data_dir: Path) 
     """
     validator = Validator(cycle, sources_dir=sources_dir, data_dir=data_dir, path=path)
     problems = validator.problems
-    try:
-        raw = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError) as exc:
-        raise SourceError(path, "file not found" if isinstance(exc, FileNotFoundError) else "is a directory") from exc
-    text = _decode(path, raw, problems)
-    if text is None:
-        problems.raise_if_any()
-    text = text or ""
+    text = _read_text(path, problems)
     docs = _json_documents(text, problems)
     if not docs and not problems.problems:
         problems.add(1, None, "no national report in the file (an empty list)")

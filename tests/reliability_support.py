@@ -240,23 +240,6 @@ def kill_after(cmd: list[str], delay: float, *, cwd: Path | None = None, env: di
             proc.wait(timeout=30)
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, MB (Linux /proc)."""
-    total = 0
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo.extend(int(c) for c in (task / "children").read_text().split())
-        except OSError:
-            continue
-    return total / 1024
-
-
 @contextmanager
 def running(cmd: list[str], *, ready: Callable[[], bool], timeout: float = 90,
             env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
