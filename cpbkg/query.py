@@ -68,6 +68,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
@@ -549,6 +550,20 @@ class _CappedWriter:
         return b"".join(self.chunks)
 
 
+def _capped(limit: int, write: Callable[[IO[bytes]], object]) -> bytes | None:
+    """What ``write`` writes into a :class:`_CappedWriter` of ``limit`` lines; None past the limit."""
+    writer = _CappedWriter(limit)
+    try:
+        write(cast(IO[bytes], writer))
+    except _OverCap:
+        return None
+    except OSError:
+        # pyoxigraph's serialisers report the writer's exception as an OSError
+        if not writer.over:
+            raise
+    return None if writer.over else writer.value()
+
+
 def _term(nt: str) -> ox.NamedNode | ox.Literal | ox.BlankNode:
     quad = next(iter(ox.parse(f"<urn:x-cpbkg:s> <urn:x-cpbkg:p> {nt} .", format=ox.RdfFormat.N_TRIPLES)))
     return quad.object  # type: ignore[return-value]
@@ -593,41 +608,31 @@ def serialize_answer(result: ox.QueryBoolean | ox.QuerySolutions | ox.QueryTripl
             return Answer("boolean", fmt, result.serialize(format=_RESULTS_FORMATS[fmt]) or b"")
         if isinstance(result, ox.QuerySolutions):
             fmt = _pick(job.results_format, "a SELECT query", "json, xml, csv, tsv")
-            writer = _CappedWriter(job.cap + 1)  # + the header line
-            try:
-                result.serialize(cast(IO[bytes], writer), format=ox.QueryResultsFormat.TSV)
-            except _OverCap:
-                pass
-            except OSError:
-                if not writer.over:
-                    raise
-            if writer.over:
+            solutions = result
+            tsv = _capped(job.cap + 1,  # + the header line
+                          lambda out: solutions.serialize(out, format=ox.QueryResultsFormat.TSV))
+            if tsv is None:
                 raise ResultTooLarge(f"the query returns more than {job.cap} rows, the limit of this endpoint: "
                                      "add a LIMIT (and OFFSET to page), or make it more selective")
-            tsv = writer.value()
             if fmt == "tsv":
                 return Answer("solutions", fmt, tsv)
             parsed = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
             return Answer("solutions", fmt, parsed.serialize(format=_RESULTS_FORMATS[fmt]) or b"")
         fmt = _pick(job.graph_format, "a CONSTRUCT or DESCRIBE query", "ttl, nt, jsonld, rdfxml, trig, nq")
-        writer = _CappedWriter(job.cap)
-        try:
-            if isinstance(result, list):  # triples a remote store sent
-                if len(result) > job.cap:
-                    writer.over = True
-                else:
-                    writer.write(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b"")
+        triples = result
+
+        def write_triples(out: IO[bytes]) -> None:
+            if isinstance(triples, list):  # triples a remote store sent
+                if len(triples) > job.cap:
+                    raise _OverCap()
+                out.write(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"")
             else:
-                result.serialize(cast(IO[bytes], writer), format=ox.RdfFormat.N_TRIPLES)
-        except _OverCap:
-            pass
-        except OSError:
-            if not writer.over:
-                raise
-        if writer.over:
+                triples.serialize(out, format=ox.RdfFormat.N_TRIPLES)
+
+        nt = _capped(job.cap, write_triples)
+        if nt is None:
             raise ResultTooLarge(f"the query returns more than {job.cap} triples, the limit of this endpoint: "
                                  "make it more selective (a LIMIT in the WHERE clause's subquery)")
-        nt = writer.value()
         if fmt in ("nt", "nq"):  # N-Triples is N-Quads of the default graph
             return Answer("graph", fmt, nt)
         quads = list(ox.parse(nt, format=ox.RdfFormat.N_TRIPLES))
