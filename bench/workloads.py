@@ -1,7 +1,8 @@
 """The benchmark's workloads: the same questions asked of every server.
 
 SPARQL workloads go to each server's endpoint as GET ``?query=``; the others (a named
-query, a resource page, a dump) exist only on CPB-KG and are reported without a ratio.
+query, a resource page, the search page, a dump) exist only on CPB-KG and are reported
+without a ratio.
 The selective lookup and the aggregate read the synthetic answers that ``cpbkg build
 --demo`` adds (on the published graph they find nothing, which is still a fair lookup).
 """
@@ -53,5 +54,6 @@ WORKLOADS = [
     Workload("named query", JSON, path="/queries/plan-elements-for-gbf-target"),
     Workload("page (HTML)", "text/html", path="/id/goal/A.1"),
     Workload("page (Turtle)", "text/turtle", path="/id/goal/A.1"),
+    Workload("search page", "text/html", path="/search?q=biosafety"),
     Workload("dump download", "application/gzip", path="/dumps/cpbkg.nt.gz"),
 ]

@@ -87,6 +87,8 @@ from cpbkg.query import (
     _prefixes,
     _term,
     describe_syntax_error,
+    outer_group,
+    scan_cached,
     serialize_answer,
 )
 from cpbkg.remote import (
@@ -190,28 +192,8 @@ def _group_start(text: str) -> int:
     form = _FORM.search(code)
     if form is None:
         return -1
-    i, n = form.end(), len(code)
-    if form.group().lower() == "construct":
-        while i < n and code[i].isspace():
-            i += 1
-        if i < n and code[i] == "{":  # the template
-            depth = 0
-            while i < n:
-                depth += {"{": 1, "}": -1}.get(code[i], 0)
-                i += 1
-                if depth == 0:
-                    break
-    depth = 0
-    while i < n:
-        c = code[i]
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "{" and depth <= 0:
-            return i
-        i += 1
-    return -1
+    _, brace = outer_group(code, form)
+    return brace if brace < len(code) else -1
 
 
 def with_values(text: str, bindings: dict[str, str]) -> str:
@@ -359,8 +341,6 @@ class RemoteQueryPool:
 
 
 def _has_from(text: str) -> bool:
-    from cpbkg.query import scan_cached
-
     return scan_cached(text).has_from
 
 

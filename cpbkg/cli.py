@@ -61,6 +61,9 @@ def parser() -> argparse.ArgumentParser:
                    "runs in one, killed at the timeout")
     p.add_argument("--worker-memory", dest="worker_memory_mb", type=int, metavar="MB",
                    help="heap each query worker may use (default 2048; 0: no limit)")
+    p.add_argument("--memory-store-triples", type=int, metavar="N",
+                   help="query workers copy the store into memory when it holds at most N triples "
+                   "(default 500000; 0: never): ~5x faster queries, ~370 bytes per triple in each worker")
     p.add_argument("--cache-bytes", type=int, help="memory for repeated answers (default 64 MiB; 0: no cache)")
     p.add_argument("--cors-origins", help='origins allowed to read GET answers ("*" default; "" turns CORS off)')
     p.add_argument("--access-log", action="store_true", help="log every request (off by default: a reverse "
@@ -89,7 +92,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
                        ("query_timeout", "query_timeout"), ("result_cap", "result_cap"),
                        ("allow_service", "allow_service"), ("workers", "query_workers"),
                        ("cache_bytes", "cache_bytes"), ("cors_origins", "cors_origins"),
-                       ("worker_memory_mb", "worker_memory_mb"), ("backend", "backend")):
+                       ("worker_memory_mb", "worker_memory_mb"), ("backend", "backend"),
+                       ("memory_store_triples", "memory_store_triples")):
         value = getattr(args, flag, None)
         if value is not None:
             changes[name] = value

@@ -43,6 +43,9 @@ class Settings:
     query_workers: int = field(default_factory=lambda: int(_env("QUERY_WORKERS", "0")) or _cpus())
     #: MiB of heap each query worker may use; a query that needs more kills its worker (503) (0: no limit)
     worker_memory_mb: int = field(default_factory=lambda: int(_env("WORKER_MEMORY_MB", "2048")))
+    #: query workers copy the store into memory when it holds at most this many triples (0: never):
+    #: queries run ~5x faster there than on RocksDB, and each worker holds ~370 bytes per triple
+    memory_store_triples: int = field(default_factory=lambda: int(_env("MEMORY_STORE_TRIPLES", "500000")))
     #: bytes of query answers kept in memory for repeated queries (0: no cache)
     cache_bytes: int = field(default_factory=lambda: int(_env("CACHE_BYTES", str(64 << 20))))
     #: SPARQL's default graph is the union of all named graphs (unless FROM or default-graph-uri say otherwise)

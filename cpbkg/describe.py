@@ -32,10 +32,12 @@ as Turtle, JSON-LD, N-Triples or RDF/XML) holds, over the union of all named gra
 
 from __future__ import annotations
 
+import collections
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 import pyoxigraph as ox
 
@@ -468,7 +470,149 @@ FACTS_QUERY = """SELECT DISTINCT ?s ?type ?g ?notation ?needle WHERE {
   OPTIONAL { ?s a ?type OPTIONAL { GRAPH ?g { ?s a ?type } } }
   OPTIONAL { ?s <http://www.w3.org/2004/02/skos/core#notation> ?notation }
 } LIMIT %d"""
+#: the types (with the graph stating each) and codes of every resource with a label or code: the
+#: second query of the label index (:class:`LabelIndex`), :data:`FACTS_QUERY` for all at once
+INDEX_FACTS_QUERY = """SELECT DISTINCT ?s ?type ?g ?notation WHERE {
+  { SELECT DISTINCT ?s WHERE {
+    VALUES ?p { %s }
+    ?s ?p ?label .
+    FILTER(isIRI(?s) && isLiteral(?label))
+  } }
+  OPTIONAL { ?s a ?type OPTIONAL { GRAPH ?g { ?s a ?type } } }
+  OPTIONAL { ?s <http://www.w3.org/2004/02/skos/core#notation> ?notation }
+} LIMIT %d"""
+#: the most label literals (rows of :data:`SEARCH_PROPERTIES` values) the in-memory label index
+#: holds: it keeps each label, its subject and its lower-cased text, ~460 bytes a row (measured:
+#: 6 MB for the published graph's 13,815), so at most ~140 MB, scanned in ~30 ms a word. The
+#: published graph and the 1.15M-triple benchmark graph hold ~14,000 (the extra triples are answers
+#: without labels); a store with more is searched with queries, as before, so memory stays bounded.
+LABEL_INDEX_MAX = 300_000
 _WORD_START = re.compile(r"\w", re.UNICODE)
+
+
+def _kind_rank(t: ox.NamedNode) -> tuple[int, int, str]:
+    """Which type of a resource is its main one: :data:`KIND_ORDER`, then CPB-KG's own classes."""
+    return (KIND_RANK.get(t.value, len(KIND_RANK)), 0 if t.value.startswith(CPB) else 1, t.value)
+
+
+def _main_type(stated: list[ox.NamedNode], inferred: list[ox.NamedNode]) -> ox.NamedNode | None:
+    """The main type: the best stated one, else the best inferred one."""
+    types = stated or inferred
+    return min(types, key=_kind_rank) if types else None
+
+
+class LabelIndex:
+    """Every label and code of the store's IRIs, in memory, for :meth:`Describer.search`.
+
+    ``rows`` are the (subject, label) pairs :data:`SEARCH_QUERY` reads, in the order the store
+    gives them (so a search picks the same rows, and stops at the same one, as the query would),
+    with each label's lower-cased text beside it; ``kinds`` the main type of each subject
+    (:meth:`Describer.kind`) and ``codes`` its ``skos:notation`` values. Two queries build it:
+    the labels (:data:`SEARCH_QUERY` with the empty text, which every label contains) and their
+    subjects' types and codes (:data:`INDEX_FACTS_QUERY`). Read-only once built.
+    """
+
+    def __init__(self, rows: list[tuple[ox.NamedNode, ox.Literal]], kinds: dict[ox.NamedNode, ox.NamedNode],
+                 codes: dict[ox.NamedNode, list[str]]) -> None:
+        self.rows = rows
+        self.texts = [label.value.lower() for _, label in rows]
+        self.kinds = kinds
+        self.codes = codes
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @classmethod
+    def build(cls, store: Any, inferred_graph: ox.NamedNode, max_labels: int) -> LabelIndex | None:
+        """The index of ``store``; None when it holds more than ``max_labels`` labels (or their
+        types and codes more than 8 rows a label): then searches query the store."""
+        props = " ".join(f"<{p.value}>" for p in SEARCH_PROPERTIES)
+        every = {ox.Variable("needle"): ox.Literal("")}
+        subjects: dict[ox.NamedNode, ox.NamedNode] = {}  # one object per subject: less memory
+        rows: list[tuple[ox.NamedNode, ox.Literal]] = []
+        for row in store.query(SEARCH_QUERY % (MATCH_PATTERN % props, max_labels + 1),
+                               use_default_graph_as_union=True, substitutions=every):
+            subject, label = row["s"], row["label"]
+            if isinstance(subject, ox.NamedNode) and isinstance(label, ox.Literal):
+                rows.append((subjects.setdefault(subject, subject), label))
+            if len(rows) > max_labels:
+                return None
+        limit = 8 * max(len(rows), 1)
+        facts = list(store.query(INDEX_FACTS_QUERY % (props, limit + 1), use_default_graph_as_union=True))
+        if len(facts) > limit:
+            return None
+        # (resource, type) -> stated in some graph other than the inferred one (as FACTS_QUERY is read)
+        types: dict[tuple[ox.NamedNode, ox.NamedNode], bool] = {}
+        codes: dict[ox.NamedNode, list[str]] = {}
+        for row in facts:
+            subject, kind, graph, code = row["s"], row["type"], row["g"], row["notation"]
+            if not isinstance(subject, ox.NamedNode) or subject not in subjects:
+                continue
+            subject = subjects[subject]
+            if isinstance(kind, ox.NamedNode):
+                types[(subject, kind)] = types.get((subject, kind), False) or graph != inferred_graph
+            if isinstance(code, ox.Literal):
+                found = codes.setdefault(subject, [])
+                if code.value not in found:
+                    found.append(code.value)
+        stated: dict[ox.NamedNode, list[ox.NamedNode]] = {}
+        inferred: dict[ox.NamedNode, list[ox.NamedNode]] = {}
+        for (subject, kind), is_stated in types.items():
+            (stated if is_stated else inferred).setdefault(subject, []).append(kind)
+        kinds: dict[ox.NamedNode, ox.NamedNode] = {}
+        for subject in subjects:
+            main = _main_type(stated.get(subject, []), inferred.get(subject, []))
+            if main is not None:
+                kinds[subject] = main
+        return cls(rows, kinds, codes)
+
+    def matching(self, needle: str, limit: int) -> list[tuple[ox.NamedNode, ox.Literal]]:
+        """The first ``limit`` rows whose lower-cased label contains ``needle``, in index order."""
+        out: list[tuple[ox.NamedNode, ox.Literal]] = []
+        for row, text in zip(self.rows, self.texts):
+            if needle in text:
+                out.append(row)
+                if len(out) >= limit:
+                    break
+        return out
+
+
+class _IndexSlot:
+    """Where the label index of one store is built, once (:func:`_label_index`)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.lock = threading.Lock()
+        self.built = False
+        self.index: LabelIndex | None = None
+
+
+#: the label index of the store last searched, per (inferred graph, bound): a page request makes
+#: a new Describer (cpbkg.web.ui.View), and the index outlives it. The served store is read-only,
+#: and another store (a reload's) takes its place here, so an index is never stale and the old
+#: store is let go. A few keys at most (one per base in practice; tests use several).
+_INDEX_SLOTS: collections.OrderedDict[tuple[str, int], _IndexSlot] = collections.OrderedDict()
+_INDEX_SLOTS_MAX = 4
+_INDEX_SLOTS_LOCK = threading.Lock()
+
+
+def _label_index(store: Any, inferred_graph: ox.NamedNode, max_labels: int) -> LabelIndex | None:
+    """The label index of ``store``, built on first use by one thread while the others wait;
+    None when the store holds too many labels (decided once). A failed build is tried again."""
+    key = (inferred_graph.value, max_labels)
+    with _INDEX_SLOTS_LOCK:
+        slot = _INDEX_SLOTS.get(key)
+        if slot is None or slot.store is not store:
+            slot = _INDEX_SLOTS[key] = _IndexSlot(store)
+        _INDEX_SLOTS.move_to_end(key)
+        while len(_INDEX_SLOTS) > _INDEX_SLOTS_MAX:
+            _INDEX_SLOTS.popitem(last=False)
+    if not slot.built:
+        with slot.lock:
+            if not slot.built:
+                slot.index = LabelIndex.build(store, inferred_graph, max_labels)
+                slot.built = True
+    return slot.index
 
 
 def normalise_search(text: str) -> str:
@@ -483,7 +627,9 @@ def normalise_search(text: str) -> str:
 class Describer:
     """Reads descriptions and page data from one store; caches names within its own lifetime.
 
-    Make one per request (or per store and build): the cache is not invalidated.
+    Make one per request (or per store and build): the cache is not invalidated. The label index
+    of :meth:`search` outlives it: one per store object, shared by the Describers of that store,
+    which must therefore not change once searched (the served stores are read-only).
     """
 
     #: edges shown at most per property group (the rest is counted)
@@ -499,6 +645,8 @@ class Describer:
         self._is_link: dict[Resource, bool] = {}
         self._kinds: dict[Resource, Ref | None] = {}
         self._codes: dict[Resource, list[str]] = {}
+        self._label_index: LabelIndex | None = None
+        self._label_index_read = False
 
     # ------------------------------------------------------------------ basic look-ups
 
@@ -711,12 +859,8 @@ class Describer:
         return self._kinds[node]
 
     def _pick_kind(self, stated: list[ox.NamedNode], inferred: list[ox.NamedNode]) -> Ref | None:
-        types = _dedupe(stated) or _dedupe(inferred)
-
-        def rank(t: ox.NamedNode) -> tuple[int, int, str]:
-            return (KIND_RANK.get(t.value, len(KIND_RANK)), 0 if t.value.startswith(CPB) else 1, t.value)
-
-        return self.ref(min(types, key=rank)) if types else None
+        main = _main_type(stated, inferred)
+        return self.ref(main) if main is not None else None
 
     def _by_kind(self, edges: list[Edge]) -> list[tuple[Ref | None, list[Edge]]]:
         buckets: dict[Resource | None, tuple[Ref | None, list[Edge]]] = {}
@@ -878,11 +1022,40 @@ class Describer:
 
     #: label rows a search reads at most before ranking (the result cap is applied after)
     SEARCH_SCAN = 5000
+    #: the most labels the store may hold for searches to use the in-memory :class:`LabelIndex`
+    LABEL_INDEX_MAX = LABEL_INDEX_MAX
+
+    def label_index(self) -> LabelIndex | None:
+        """The store's label index (built by the first search of any Describer of this store, then
+        shared); None when the store holds more than :attr:`LABEL_INDEX_MAX` labels."""
+        if not self._label_index_read:
+            self._label_index = _label_index(self.store, self.inferred_graph, self.LABEL_INDEX_MAX)
+            self._label_index_read = True
+        return self._label_index
 
     def _label_rows(self, needle: str) -> tuple[dict[ox.NamedNode, list[ox.Literal]], bool]:
         """{resource: its labels containing ``needle``}, and whether the scan hit its limit.
 
-        The kinds and codes of those resources are read in the same go (:data:`FACTS_QUERY`)."""
+        From the label index when there is one (no query); else from the store, the kinds and
+        codes of those resources read in the same go (:data:`FACTS_QUERY`)."""
+        index = self.label_index()
+        if index is None:
+            return self._queried_label_rows(needle)
+        rows = index.matching(needle, self.SEARCH_SCAN)
+        found: dict[ox.NamedNode, list[ox.Literal]] = {}
+        for subject, label in rows:
+            found.setdefault(subject, []).append(label)
+        for subject in found:
+            if subject in index.codes:
+                codes = self._codes.setdefault(subject, [])
+                codes.extend(c for c in index.codes[subject] if c not in codes)
+            if subject not in self._kinds:
+                kind = index.kinds.get(subject)
+                self._kinds[subject] = self.ref(kind) if kind is not None else None
+        return found, len(rows) >= self.SEARCH_SCAN
+
+    def _queried_label_rows(self, needle: str) -> tuple[dict[ox.NamedNode, list[ox.Literal]], bool]:
+        """:meth:`_label_rows` without the index: two queries."""
         pattern = MATCH_PATTERN % " ".join(f"<{p.value}>" for p in SEARCH_PROPERTIES)
         bound: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
             ox.Variable("needle"): ox.Literal(needle)}
@@ -926,7 +1099,10 @@ class Describer:
         then one with a word starting with it, then any, then word-by-word matches; ties by kind
         (Plan elements first, :data:`KIND_ORDER`) and code. At most ``limit`` hits.
 
-        Two queries per word, whatever the number of matches (the text bound, never pasted in).
+        No query: the labels are looked up in the store's :class:`LabelIndex`, which the first
+        search builds with two queries (then shared by every Describer of the store). A store with
+        more than :data:`LABEL_INDEX_MAX` labels has none: then two queries per word, whatever the
+        number of matches (the text bound, never pasted in).
 
         >>> store = ox.Store()
         >>> a, b = ox.NamedNode("https://x.org/id/a"), ox.NamedNode("https://x.org/id/b")

@@ -218,7 +218,12 @@ def dataset_hash(dist_dir: Path) -> str | None:
 
 
 def open_store(settings: Settings, *, read_only: bool = False) -> LoadedStore:
-    """Open the store for the build in ``settings.dist_dir``, loading it first if needed.
+    """Open the store for the build in ``settings.dist_dir``; unless ``read_only``, load it first
+    if it is missing or damaged.
+
+    The store is always handed out opened read-only: nothing writes through it, and a writable
+    RocksDB handle goes on compacting in the background, so that a read-only open elsewhere (a
+    query worker) could find a file of the store gone (seen in test_reliability_faults).
 
     Raises:
         StoreError: no build, or the store cannot be opened or loaded.
@@ -230,14 +235,21 @@ def open_store(settings: Settings, *, read_only: bool = False) -> LoadedStore:
         if read_only:
             raise StoreError(f"{root}: no store loaded for build {name}; `cpbkg serve` or `cpbkg query` loads it")
         load(settings, release)
+    if not read_only:
+        _check_or_reload(settings, release, root / name)
+    return _open(root / name, release, read_only=True)
+
+
+def _check_or_reload(settings: Settings, release: Release, path: Path) -> None:
+    """Open the store writable once (RocksDB recovers what it can) and check it; load it again if damaged."""
     try:
-        return _open(root / name, release, read_only=read_only)
+        _open(path, release, read_only=False).close()
+        return
     except StoreError as exc:
-        if read_only or "lock" in str(exc).lower():  # in use by another writer: not damage
+        if "lock" in str(exc).lower():  # in use by another writer: not damage
             raise
         log.warning("%s; loading it again from %s", exc, settings.dist_dir)
     load(settings, release)
-    return _open(root / name, release, read_only=read_only)
 
 
 def load(settings: Settings, release: Release | None = None) -> Path:

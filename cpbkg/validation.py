@@ -1,7 +1,9 @@
-"""SHACL validation with pySHACL against ``shapes/``.
+"""SHACL validation against ``shapes/``: core constraints by pySHACL, SPARQL ones by pyoxigraph.
 
 Violations fail the build; warnings and infos are reported. The data is validated
 after materialisation (cpbkg.reasoning), so shapes can rely on inverse properties.
+The ``sh:sparql`` constraints run on pyoxigraph (:mod:`cpbkg.constraints`): on rdflib
+they were four fifths of the build's time.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import RDF
 
+from cpbkg import constraints
 from cpbkg.errors import CpbkgError
-from cpbkg.rdfio import parse_file
+from cpbkg.rdfio import parse_file, to_ox_quads
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
@@ -71,9 +75,10 @@ def load_shapes(shapes_dir: Path) -> Graph:
 
 def validate(data: Graph, shapes: Graph, ontology: Graph | None = None) -> Report:
     """Validate ``data`` (already materialised) against ``shapes``."""
+    core, lifted = constraints.split(shapes)
     _, report_graph, text = shacl_validate(
         data,
-        shacl_graph=shapes,
+        shacl_graph=core,
         ont_graph=ontology,
         inference="none",
         advanced=True,
@@ -82,7 +87,18 @@ def validate(data: Graph, shapes: Graph, ontology: Graph | None = None) -> Repor
     if not isinstance(report_graph, Graph):
         # pyshacl returns a failure object instead of a report when the shapes themselves are broken
         raise CpbkgError(f"the SHACL shapes could not be applied: {text}")
+    if lifted:
+        constraints.add_to_report(report_graph, constraints.run(lifted, _store(data, ontology)))
     return Report(report_graph, sorted(_findings(report_graph), key=lambda f: (f.severity, f.focus, f.path)))
+
+
+def _store(data: Graph, ontology: Graph | None) -> ox.Store:
+    """``data`` (and ``ontology``, as pySHACL mixes it in) in an in-memory pyoxigraph store."""
+    store = ox.Store()
+    store.bulk_extend(to_ox_quads(data, None))
+    if ontology is not None:
+        store.bulk_extend(to_ox_quads(ontology, None))
+    return store
 
 
 def _findings(report: Graph) -> list[Finding]:

@@ -36,6 +36,8 @@ OBJECTIVES = [f"{g}.{n}" for g in GOALS for n in range(1, OBJECTIVE_COUNTS[g] + 
 OFFICIAL_EN = {"A", "B", "A.1(a)", "A.1(b)", "A.1(c)", "A.2(a)", "A.2(b)", "A.2(c)", "A.2(d)", "A.3(a)"}
 #: GBF targets the curated links connect the Plan to (data/links/curated.yaml)
 CURATED_TARGETS = {14, 17, 19, 20, 21, 22}
+#: the goal codes as gbf-target-monitoring concatenates them: in the Plan's order (GOALS is A.1-A.10, B.1-B.4)
+PLAN_GOALS_IN_PLAN_ORDER = " ".join(GOALS)
 
 Rows = list[dict[str, str | None]]
 
@@ -162,6 +164,9 @@ def _actions(rows: Rows) -> None:
     deadlines = " ".join(f"{r['deadline_en']} {r['deadline_zh']} {r['deadlineEvent']}" for r in nine)
     assert "12" in deadlines or "twelfth" in deadlines.lower() or "第十二次" in deadlines
     assert any(r["addressees"] for r in nine)
+    # the addressees in label order, the same string on every store
+    eight = [r["addressees"] for r in rows if r["paragraphNumber"] == "8"]
+    assert eight == ["Compliance Committee | Liaison Group on the Cartagena Protocol on Biosafety"]
     assert {"requests", "urges", "adopts"} <= {r["type"] for r in rows}
 
 
@@ -171,6 +176,9 @@ def _search_zh(rows: Rows) -> None:
     assert ID + "objective/A.5.1" in resources
     assert {r["language"] for r in rows} >= {"zh"}
     assert all("风险评估" in r["label"] for r in rows)
+    types = {r["resource"]: r["types"] for r in rows}
+    assert types[ID + "goal/A.5"] == "Goal PlanElement"  # class names in name order
+    assert types[ID + "objective/A.5.1"] == "Objective PlanElement"
 
 
 def _search_en_case_insensitive(rows: Rows) -> None:
@@ -195,7 +203,8 @@ def _outline(rows: Rows) -> None:
 def _indicators_a1(rows: Rows) -> None:
     assert [r["code"] for r in rows] == ["A.1(a)", "A.1(b)", "A.1(c)"]
     assert {r["englishWording"] for r in rows} == {"OfficialWording"}
-    assert "4NR Q14" in rows[0]["measuredBy"] and "5NR Q7" in rows[0]["measuredBy"]
+    # the questions in reference order, the same string on every store
+    assert [r["measuredBy"] for r in rows] == ["4NR Q14, 4NR Q15, 5NR Q7, 5NR Q8", None, "4NR Q18, 5NR Q11"]
 
 
 def _indicators_b3(rows: Rows) -> None:
@@ -253,12 +262,13 @@ def _monitoring_t17_en(rows: Rows) -> None:
     questions = {r["questionCode"] or local(r["question"]) for r in rows if r["question"]}
     assert {"17.1", "17.2", "17.3", "17.4", "17.5", "17.6"} <= questions
     assert all(r["questionLabel"] for r in rows if r["question"])
-    assert set(rows[0]["planGoals"].split()) == set(GOALS)
+    assert {r["planGoals"] for r in rows} == {PLAN_GOALS_IN_PLAN_ORDER}
 
 
 def _monitoring_t17_zh(rows: Rows) -> None:
     labels = [r["questionLabel"] for r in rows if r["questionLabel"]]
     assert labels and all(any("\u4e00" <= ch <= "\u9fff" for ch in label) for label in labels)
+    assert {r["planGoals"] for r in rows} == {PLAN_GOALS_IN_PLAN_ORDER}
 
 
 def _structure(rows: Rows) -> None:
@@ -281,6 +291,8 @@ def _documents(rows: Rows) -> None:
     assert {"BS-V/16", "CP-9/7", "CP-10/4", "15/4", "CBD/SBI/3/3/Add.1"} <= symbols
     cp104 = next(r for r in rows if r["symbol"] == "CP-10/4")
     assert "B.1.2" in cp104["citedIn"]  # an objective of the Plan names the Capacity-Building Action Plan
+    # the citing parts in label order, the same string on every store
+    assert cp104["citedIn"] == "Annex, paragraph 2 | B.1.2 | Footnote 2 | Footnote 4 | Preambular paragraph 5"
 
 
 def _underlying(rows: Rows) -> None:
@@ -329,6 +341,9 @@ def _report_questions_a1a(rows: Rows) -> None:
     by_cycle = {(r["cycle"], r["questionCode"]) for r in rows}
     assert by_cycle == {("4", "Q14"), ("4", "Q15"), ("5", "Q7"), ("5", "Q8")}
     assert {r["basis"] for r in rows} == {"OfficialMapping"}
+    # the indicator's data sources in text order, the same string on every store
+    assert {r["dataSources"] for r in rows} == {
+        "Baseline: Q14, 15 fourth national report / Fifth reporting cycle: Q7, 8 of the fifth national report"}
 
 
 def _sdg_links(rows: Rows) -> None:
@@ -353,7 +368,8 @@ def _violation(rows: Rows) -> None:
 def _article_26_reports(rows: Rows) -> None:
     assert {r["cycle"] for r in rows} == {"4", "5"}
     assert all(int(r["questions"]) > 0 for r in rows)
-    assert all("A.9" in r["planElements"].split() for r in rows)
+    # the Plan elements in code order, the same string on every store
+    assert [r["planElements"] for r in rows] == ["A.9 A.9(a) A.9(c) A.9.1 A.9.2 A.9.3"] * 2
 
 
 def _no_observations(rows: Rows) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import threading
 from collections.abc import Iterator
 
 import httpx
@@ -160,3 +161,41 @@ def test_void_format_parameter_and_errors(web: httpx.Client) -> None:
     assert web.get("/.well-known/void", headers={"Accept": "application/sparql-results+json"}).status_code == 406
     r = web.get("/.well-known/void")
     assert web.get("/.well-known/void", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+
+
+def test_a_file_response_sends_the_file_it_opened_even_if_replaced_and_deleted(tmp_path: Path) -> None:
+    """What a new build does under a reader: dist/ swapped, the old files deleted, between routing
+    and sending. The response sends the file it opened, whole, with the length it announced."""
+    import anyio
+
+    from cpbkg.web.dumps import OpenFileResponse
+
+    path = tmp_path / "release.json"
+    path.write_bytes(b"old build " * 100)
+    response = OpenFileResponse(path.open("rb"), path, media_type="application/json")
+    path.unlink()
+    path.write_bytes(b"new")  # another file under the same name
+    sent: list[dict] = []
+
+    requested = False
+
+    async def receive() -> dict:
+        nonlocal requested
+        if requested:  # the client stays connected
+            await anyio.sleep_forever()
+        requested = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/dumps/release.json", "headers": [], "query_string": b""}
+    # in a thread of its own: the browser tests may leave an event loop running in this one
+    worker = threading.Thread(target=anyio.run, args=(response, scope, receive, send))
+    worker.start()
+    worker.join(timeout=30)
+    headers = dict(sent[0]["headers"])
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert sent[0]["status"] == 200 and headers[b"content-length"] == b"1000"
+    assert body == b"old build " * 100
+    assert response._file.closed

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -434,3 +435,50 @@ def test_unknown_uri_with_markup_is_escaped_in_404(hostile_client: TestClient) -
     r = hostile_client.get("/id/%3Cscript%3Ealert(1)%3C%2Fscript%3E", headers={"Accept": "text/html"})
     assert r.status_code == 404
     assert "<script>alert" not in r.text
+
+
+# ---------------------------------------------------------------------- the response memo (cpbkg.web.memo)
+
+
+@pytest.mark.parametrize("path,headers", [
+    ("/id/goal/A.2", {"Accept": "text/html", "Accept-Language": "zh"}),
+    ("/id/goal/A.2", {"Accept": "text/html", "Accept-Language": "en"}),
+    ("/id/goal/A.2?lang=en", {"Accept": "text/html", "Accept-Language": "zh"}),
+    ("/id/goal/A.2", {"Accept": "text/turtle", "Accept-Encoding": "gzip"}),
+    ("/ontology.nt", {}),
+], ids=["html-zh", "html-en", "lang-param", "turtle-gzip", "ontology"])
+def test_a_repeated_page_is_answered_with_the_same_bytes(live: str, path: str, headers: dict[str, str]) -> None:
+    import httpx
+
+    sent = []
+    for method in ("GET", "GET", "GET", "HEAD", "HEAD"):
+        with httpx.stream(method, live + path, headers=headers, timeout=30) as r:
+            sent.append((method, r.status_code, sorted((k, v) for k, v in r.headers.items() if k not in ("date", "server")),
+                         b"".join(r.iter_raw())))
+    assert sent[0][1] == 200 and sent[1:3] == [sent[0]] * 2  # rendered, then replayed by the memo
+    assert sent[4] == sent[3] and sent[3][3] == b"" and sent[3][2] == sent[0][2]  # HEAD: same headers, no body
+    etag = dict(sent[0][2])["etag"]
+    for _ in range(2):
+        again = httpx.get(live + path, headers={**headers, "If-None-Match": etag}, timeout=30)
+        assert again.status_code == 304 and again.content == b""
+
+
+def test_the_memo_keys_on_language_and_format(live: str, web_app: Any) -> None:
+    import httpx
+
+    memo = web_app.state.response_memo
+    before = len(memo)
+
+    def get(path: str, **headers: str) -> httpx.Response:
+        return httpx.get(live + path, headers=headers, timeout=30)
+
+    for _ in range(2):  # the second round is answered from the memo
+        zh = get("/id/goal/A.3", accept="text/html", **{"accept-language": "zh"})
+        en = get("/id/goal/A.3", accept="text/html", **{"accept-language": "en"})
+        chosen = get("/id/goal/A.3?lang=zh", accept="text/html", **{"accept-language": "en"})
+        turtle = get("/id/goal/A.3", accept="text/turtle")
+        assert '<html lang="zh' in zh.text and '<html lang="en' in en.text and '<html lang="zh' in chosen.text
+        assert turtle.headers["content-type"].startswith("text/turtle") and "@prefix" in turtle.text
+        missing = get("/id/goal/A.99", accept="text/html")
+        assert missing.status_code == 404  # not memorised: a 404 is rendered each time
+    assert len(memo) == before + 4

@@ -9,8 +9,10 @@ Over HTTP on the real built graph (the session's ``web_*`` fixtures, ``tests/web
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ import pytest
 from web_server import *
 
 from cpbkg.config import Settings
-from cpbkg.describe import Describer
+from cpbkg.describe import LABEL_INDEX_MAX, Describer, SearchResults
 from cpbkg.store import LoadedStore
 from cpbkg.web.app import create_app
 
@@ -127,8 +129,12 @@ def test_search_text_is_only_ever_data(client: TestClient, text: str) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text or "<script>alert" not in text
 
 
-def test_search_binds_the_text_and_never_pastes_it(web_store: LoadedStore) -> None:
-    """The query text sent to the store is the same for every search; the text is a bound literal."""
+@pytest.mark.parametrize("indexed", [True, False], ids=["label index", "queries"])
+def test_search_binds_the_text_and_never_pastes_it(web_store: LoadedStore, indexed: bool) -> None:
+    """The query text sent to the store is the same for every search; the text is a bound literal.
+
+    With the label index, the only queries are the two that build it, on the first search;
+    without (a store with more labels than the bound), two a word, the word bound to ?needle."""
     sent: list[tuple[str, dict[Any, Any]]] = []
 
     class Spy:
@@ -141,15 +147,126 @@ def test_search_binds_the_text_and_never_pastes_it(web_store: LoadedStore) -> No
 
     texts = ("A.1", 'x" } { ?a ?b ?c', "Target 17")
     d = Describer(Spy(), BASE)  # type: ignore[arg-type]
+    if not indexed:
+        d.LABEL_INDEX_MAX = 0
     d.search(texts[0])
     first = {q for q, _ in sent}
     for text in texts[1:]:
         d.search(text)
     assert {q for q, _ in sent} == first  # the same query texts, whatever was searched
+    # without the index: its try, then two queries for the text and two a word of it (6 words, 2 words)
+    assert len(sent) == (2 if indexed else 1 + 2 + (2 + 2 * 6) + (2 + 2 * 2))
     for query, substitutions in sent:
         assert not any(word in query for text in texts for word in text.split() if len(word) > 2)
-        assert list(substitutions) == [ox.Variable("needle")]
-        assert isinstance(substitutions[ox.Variable("needle")], ox.Literal)
+        assert list(substitutions) in ([ox.Variable("needle")], [])
+        assert all(isinstance(value, ox.Literal) for value in substitutions.values())
+    needles = {s[ox.Variable("needle")].value for _, s in sent if s}
+    assert needles == ({""} if indexed else {"", "a.1", 'x" } { ?a ?b ?c', 'x"', "}", "{", "?a", "?b", "?c",
+                                               "target 17", "target", "17"})
+
+
+class CountingStore:
+    """A real pyoxigraph store, with its ``query`` calls counted (everything else passed through)."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+        self.queries = 0
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def query(self, query: str, **options: Any) -> Any:
+        with self._lock:
+            self.queries += 1
+        return self.store.query(query, **options)
+
+
+def signature(found: SearchResults) -> tuple[object, ...]:
+    """All that a search's results say, comparable."""
+    return (found.total, found.truncated, [
+        (h.ref.value, h.kind.value if h.kind else None, h.score,
+         [(m.literal.value, m.literal.language, m.start, m.end) for m in h.matches]) for h in found.hits])
+
+
+def test_search_index_is_built_once_then_searches_query_nothing(web_store: LoadedStore) -> None:
+    store = CountingStore(web_store.store)
+    d = Describer(store, BASE)  # type: ignore[arg-type]
+    first = d.search("biosafety")
+    assert store.queries == 2  # the labels, then their subjects' types and codes
+    index = d.label_index()
+    assert index is not None and 10_000 < len(index) < LABEL_INDEX_MAX
+    for text in ("biosafety", "target 17", "生物安全框架", "A.1(a)", "a"):
+        d.search(text)
+    # a new Describer of the same store (one per page request) uses the same index
+    again = Describer(store, BASE)  # type: ignore[arg-type]
+    assert signature(again.search("biosafety")) == signature(first)
+    assert again.label_index() is index
+    assert store.queries == 2
+
+
+def test_search_index_is_built_once_by_concurrent_searches(web_store: LoadedStore) -> None:
+    """Pages are rendered in a thread pool: the first searches of a store arrive together."""
+    store = CountingStore(web_store.store)
+    texts = ["target 17", "biosafety", "生物安全", "Article 17"] * 3
+    start = threading.Barrier(len(texts))
+
+    def one(text: str) -> tuple[object, ...]:
+        start.wait()
+        return signature(Describer(store, BASE).search(text))  # type: ignore[arg-type]
+
+    with ThreadPoolExecutor(len(texts)) as pool:
+        found = list(pool.map(one, texts))
+    assert store.queries == 2
+    for text, sig in zip(texts, found):
+        assert sig == found[texts.index(text)]
+
+
+SAME_TEXTS = ["biosafety", "生物安全框架", "生物安全", "中国", "A.1(a)", "a.1(A)", "target 17", "行动目标 17",
+              "indicator A.1(a)", "Article 17", "Q7", "zero hunger", "goal a.1", "risk assessment capacity", "17",
+              "a", 'x" } { ?a ?b ?c', '"} ?s ?p ?o } #', "a.1\\", "{A.1}", "'biosafety'", "zzzz no such thing"]
+
+
+def test_search_with_and_without_the_index_finds_the_same(web_store: LoadedStore) -> None:
+    indexed = Describer(web_store.store, BASE)
+    assert indexed.label_index() is not None
+    for scan in (Describer.SEARCH_SCAN, 40):  # 40: the scan's limit reached, the same rows kept
+        for text in SAME_TEXTS:
+            queried = Describer(web_store.store, BASE)
+            queried.LABEL_INDEX_MAX = 0  # more labels than that: no index, queries
+            fresh = Describer(web_store.store, BASE)
+            queried.SEARCH_SCAN = fresh.SEARCH_SCAN = scan
+            expected = signature(queried.search(text, limit=10_000))
+            assert queried.label_index() is None
+            assert signature(fresh.search(text, limit=10_000)) == expected, (text, scan)
+            if scan == 40 and text in ("a", "biosafety"):
+                assert expected[1]  # truncated
+
+
+def test_search_with_and_without_the_index_finds_the_same_on_each_backend(client: TestClient) -> None:
+    store = client.app.state.store.store  # type: ignore[attr-defined]
+    for text in ("biosafety", "target 17", "生物安全框架", "A.1(a)", "zero hunger", 'x" } { ?a ?b ?c'):
+        queried = Describer(store, BASE)
+        queried.LABEL_INDEX_MAX = 0
+        assert signature(Describer(store, BASE).search(text)) == signature(queried.search(text)), text
+
+
+def test_search_index_is_bounded() -> None:
+    """A store with more labels than the bound has no index: searches query it, as before."""
+    real = ox.Store()
+    for i in range(30):
+        real.add(ox.Quad(ox.NamedNode(f"https://x.org/id/{i}"), ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel"),
+                         ox.Literal(f"label {i}", language="en")))
+    store = CountingStore(real)
+    d = Describer(store, "https://x.org/")  # type: ignore[arg-type]
+    d.LABEL_INDEX_MAX = 29
+    assert [h.ref.value for h in d.search("label 17").hits] == ["https://x.org/id/17"]
+    assert d.label_index() is None and store.queries == 1 + 2 + 2 * 2  # the try, then two queries a word
+    d.search("label 17")
+    assert store.queries == 1 + 2 * (2 + 2 * 2)  # not tried again
+    d = Describer(store, "https://x.org/")  # type: ignore[arg-type]
+    d.LABEL_INDEX_MAX = 30
+    assert d.label_index() is not None and len(d.label_index()) == 30  # type: ignore[arg-type]
 
 
 def test_search_caps_its_results(client: TestClient) -> None:

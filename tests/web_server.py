@@ -113,7 +113,10 @@ def web_store(web_settings: Settings) -> LoadedStore:
 
 @pytest.fixture(scope="session")
 def web_pool(web_store: LoadedStore) -> QueryPool:
-    return _shared("pool", lambda: QueryPool(web_store.path, size=2).start(), QueryPool.close)  # type: ignore[no-any-return]
+    # in memory, as `cpbkg serve` runs a store of this size (Settings.memory_store_triples);
+    # the tests that make pools of their own query the store on disk
+    return _shared("pool", lambda: QueryPool(web_store.path, size=2, in_memory=True).start(),  # type: ignore[no-any-return]
+                   QueryPool.close)
 
 
 def backends() -> list[str]:

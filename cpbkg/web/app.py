@@ -47,6 +47,8 @@ from cpbkg.config import Settings
 from cpbkg.errors import CpbkgError, SourceError, http_status
 from cpbkg.query import QueryPool, QueryService
 from cpbkg.store import LoadedStore, open_store
+from cpbkg.web.memo import FLAG as MEMO_FLAG
+from cpbkg.web.memo import Memorised, Recorder, ResponseMemo
 from cpbkg.web.negotiation import wants
 from cpbkg.web.sparql import cached_answer
 
@@ -78,28 +80,52 @@ class _GZipExceptDumps:
 
 
 class _CachedQueries:
-    """Answers ``GET /sparql?query=...`` from the answer cache before routing (see ``sparql.cached_answer``).
+    """Answers a request seen before with the very bytes sent then (:mod:`cpbkg.web.memo`), and
+    ``GET /sparql?query=...`` from the answer cache before routing (see ``sparql.cached_answer``).
 
     Requests with an ``Origin`` header go the normal way (CORS middleware); so does anything
     that is not a plain cache hit.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, memo: ResponseMemo, cors: bool = False) -> None:
         self.app = app
+        self.memo = memo
+        #: the CORS middleware adds ``Vary: Origin`` to what it passes: so must this shortcut
+        self.cors = cors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["path"] == "/sparql" and scope["method"] in ("GET", "HEAD")
-                and scope.get("query_string")):
-            headers = Headers(scope=scope)
-            if "origin" not in headers:
-                try:
-                    response = cached_answer(scope["app"].state, scope["query_string"], headers)
-                except Exception:  # noqa: BLE001 -- the normal route answers (and reports) it
-                    response = None
-                if response is not None:
-                    await response(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        key = ResponseMemo.key(scope["method"], scope.get("raw_path") or scope["path"].encode(),
+                               scope.get("query_string", b""), scope["headers"])
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        service = state.query_service  # who answered: a reload swaps it, and forgets what it answered
+        seen = self.memo.get(key, service)
+        if seen is not None:
+            await seen.send(send, head=scope["method"] == "HEAD")
+            return
+        if scope["path"] == "/sparql" and scope.get("query_string"):
+            try:
+                response = cached_answer(state, scope["query_string"], Headers(scope=scope))
+            except Exception:  # noqa: BLE001 -- the normal route answers (and reports) it
+                response = None
+            if response is not None:
+                if self.cors:
+                    response.headers["Vary"] = ", ".join([*response.headers.getlist("Vary"), "Origin"])
+                self.memo.put(key, Memorised(service, response.status_code, response.raw_headers,
+                                             bytes(response.body)))
+                await response(scope, receive, send)
+                return
+        recorder = Recorder(send)
+        await self.app(scope, receive, recorder)
+        if scope.get(MEMO_FLAG):
+            entry = recorder.memorised(service)
+            if entry is not None:
+                self.memo.put(key, entry)
 
 
 def error_response(request: Request, status: int, message: str, name: str) -> Response:
@@ -208,7 +234,10 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
                            expose_headers=["ETag", "Last-Modified", "Content-Length", "Content-Location", "Link"],
                            max_age=600)
     app.add_middleware(_GZipExceptDumps)
-    app.add_middleware(_CachedQueries)  # outermost: a repeated query is answered before anything else
+    #: on the state so that operators and tests can see what it holds
+    app.state.response_memo = ResponseMemo()
+    app.add_middleware(_CachedQueries, memo=app.state.response_memo,
+                       cors=bool(settings.cors_origins.strip()))  # outermost: a repeated query is answered before anything else
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

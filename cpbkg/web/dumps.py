@@ -22,13 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, BinaryIO
 
+import anyio
 import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from cpbkg.errors import NotAcceptable, NotFound, StoreError
 from cpbkg.query import FORMATS, format_choice
@@ -206,13 +211,50 @@ def dumps_file(request: Request, name: str) -> Response:
     dist: Path = request.app.state.settings.dist_dir
     path = _safe_file(dist, name)
     media, _ = media_type_of(path.name)
-    digest = _CHECKSUMS.of(path, _listed(dist))
-    response = FileResponse(path, headers={"ETag": f'"{digest}"', "Cache-Control": "public, max-age=300"},
-                            media_type=_content_type(media), stat_result=path.stat())
+    try:
+        file = path.open("rb")
+    except FileNotFoundError:
+        raise NotFound(f"no file {name} in this build") from None
+    try:
+        digest = _CHECKSUMS.of(path, _listed(dist))
+        response = OpenFileResponse(file, path, headers={"ETag": f'"{digest}"', "Cache-Control": "public, max-age=300"},
+                                    media_type=_content_type(media))
+    except BaseException:
+        file.close()
+        raise
     if not_modified(request, f'"{digest}"', response.headers.get("last-modified")):
+        file.close()
         return Response(status_code=304, headers={"ETag": f'"{digest}"',
                                                   "Last-Modified": response.headers["last-modified"]})
     return response
+
+
+class OpenFileResponse(FileResponse):
+    """A :class:`FileResponse` of a file opened when the request was routed.
+
+    A new build swaps ``dist/`` in and deletes the old one at any moment; a response that
+    opened the file by name only when sending could find another file (another length than
+    its Content-Length said) or none, and drop the connection (seen in
+    ``test_a_new_build_swaps_in_atomically_under_readers``). The open file is the old build's
+    until it is sent whole.
+    """
+
+    def __init__(self, file: BinaryIO, path: Path, **options: Any) -> None:
+        self._file = file
+        super().__init__(path, stat_result=os.fstat(file.fileno()), **options)
+
+    @asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        # Starlette's FileResponse reads through this (1.x); the file is closed in __call__
+        yield anyio.wrap_file(self._file)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope = {**scope, "extensions": {k: v for k, v in scope.get("extensions", {}).items()
+                                         if k != "http.response.pathsend"}}  # pathsend would reopen by name
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._file.close()
 
 
 # --------------------------------------------------------------------------- VoID

@@ -59,6 +59,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from cpbkg.describe import Resource
 from cpbkg.namespaces import ONTOLOGY_IRI
+from cpbkg.web.memo import memorable
 from cpbkg.web.ui import HTTP_IRI, PREFIXES, RESOURCE_PATHS, View
 
 router = APIRouter()
@@ -216,6 +217,7 @@ def answer(view: View, node: Resource, fmt: Format | None, variant_url: Callable
         html: () -> HTMLResponse, the page (default: the resource page).
         triples: () -> triples (default: the resource's description).
     """
+    memorable(view.request)  # a function of the data, the URL and the headers the memo keys on
     negotiated = fmt is None
     if fmt is None:
         fmt = negotiate(view.request.headers.get("accept"))

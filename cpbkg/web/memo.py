@@ -1,0 +1,135 @@
+"""The response memo: a repeated ``GET`` request answered with the bytes sent last time.
+
+:func:`cpbkg.web.sparql.cached_answer` already skips routing for an answer in the cache, but it
+still parses the query string, lexes the query, negotiates the formats and builds a Starlette
+``Response``: about 100 µs of Python per request, which held the endpoint to ~10,000 requests/s
+on 2 cores while Oxigraph's server answered the same trivial queries at ~24,000 (bench/, measured
+2026-11-25). The memo keys the *whole request* that shapes the response -- method, query string
+and the headers the endpoint reads -- and replays the status, headers and body it answered
+before, as long as the same query service (the same data) is serving.
+
+Only responses built by ``cached_answer`` are memorised: answers already in the answer cache
+(so never a volatile query, an error or a time-out) and their 304s; and the pages and RDF
+descriptions of resources (``/id/...``, ``/ontology``), whose routes call :func:`memorable`:
+they are a function of the data, the path, the query string and the headers keyed on (150
+pages/s when rendered each time, bench/ 2026-11-25).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.types import Message, Send
+
+#: request headers that change what /sparql and the resource pages answer; they read no other
+KEY_HEADERS = (b"accept", b"accept-encoding", b"accept-language", b"if-none-match", b"if-modified-since")
+#: the flag a route sets in the request's scope: its answer may be memorised
+FLAG = "cpbkg.memorable"
+#: bodies larger than this are not memorised (the answer cache still has them)
+MAX_BODY = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Memorised:
+    """A response as it was sent, and which query service (data) it came from."""
+
+    owner: object
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    async def send(self, send: Send, *, head: bool) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": b"" if head else self.body})
+
+
+class ResponseMemo:
+    """An LRU of :class:`Memorised` responses, bounded by entries and by body bytes. Thread-safe."""
+
+    def __init__(self, max_entries: int = 4096, max_bytes: int = 32 * 2**20) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries: collections.OrderedDict[tuple[object, ...], Memorised] = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(method: str, path: bytes, query_string: bytes,
+            headers: list[tuple[bytes, bytes]]) -> tuple[object, ...] | None:
+        """The memo key of a request; None when it has a header the memo does not cover (``Origin``:
+        CORS answers go through the CORS middleware) or repeats one it keys on."""
+        found: dict[bytes, bytes] = {}
+        for name, value in headers:
+            if name == b"origin":
+                return None
+            if name in KEY_HEADERS:
+                if name in found:
+                    return None
+                found[name] = value
+        return (method, path, query_string, *(found.get(h) for h in KEY_HEADERS))
+
+    def get(self, key: tuple[object, ...], owner: object) -> Memorised | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry.owner is not owner:  # data reloaded since: forget it
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple[object, ...], entry: Memorised) -> None:
+        if len(entry.body) > MAX_BODY:
+            return
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = entry
+            self._bytes += len(entry.body)
+            while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: tuple[object, ...]) -> None:
+        entry = self._entries.pop(key)
+        self._bytes -= len(entry.body)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def memorable(request: Request) -> None:
+    """Say that this request's answer (if a 200 or 304) depends only on the data and the memo key."""
+    request.scope[FLAG] = True
+
+
+class Recorder:
+    """Passes a response through to the client and keeps a copy of it, up to :data:`MAX_BODY`."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self.complete = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+            self.headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
+        elif message["type"] == "http.response.body" and self._size <= MAX_BODY:
+            chunk = bytes(message.get("body", b""))
+            self._size += len(chunk)
+            self._chunks.append(chunk)
+            self.complete = not message.get("more_body", False)
+        await self._send(message)
+
+    def memorised(self, owner: object) -> Memorised | None:
+        """The response as sent, if complete, small enough and a 200 or 304."""
+        if not self.complete or self._size > MAX_BODY or self.status not in (200, 304):
+            return None
+        return Memorised(owner, self.status, self.headers, b"".join(self._chunks))
