@@ -482,3 +482,27 @@ def test_the_memo_keys_on_language_and_format(live: str, web_app: Any) -> None:
         missing = get("/id/goal/A.99", accept="text/html")
         assert missing.status_code == 404  # not memorised: a 404 is rendered each time
     assert len(memo) == before + 4
+
+
+@pytest.mark.parametrize("path,headers", [
+    ("/queries/plan-elements-for-gbf-target?target=https://w3id.org/cpbkg/id/gbf/target/17", {"Accept": "text/csv"}),
+    ("/search?q=biosafety", {"Accept-Language": "en"}),
+    ("/sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D", {"Accept": "application/sparql-results+xml"}),
+], ids=["named-query", "search", "sparql"])
+def test_named_queries_searches_and_queries_are_memorised_once_answered(live: str, web_app: Any, path: str,
+                                                                       headers: dict[str, str]) -> None:
+    import httpx
+
+    memo = web_app.state.response_memo
+    first = httpx.get(live + path, headers=headers, timeout=30)
+    assert first.status_code == 200
+    size = len(memo)
+    assert any(key[1] == path.split("?")[0].encode() for key in list(memo._entries)), "not memorised"
+    again = [httpx.get(live + path, headers=headers, timeout=30) for _ in range(3)]
+    assert {(r.status_code, r.content, r.headers["content-type"]) for r in again} == \
+        {(first.status_code, first.content, first.headers["content-type"])}
+    assert len(memo) == size  # answered from the memo: nothing new stored
+    # a volatile query is never memorised: each answer is new
+    rand = "/sparql?query=" + "SELECT%20(RAND()%20AS%20%3Fr)%20%7B%7D"
+    answers = {httpx.get(live + rand, headers={"Accept": "text/csv"}, timeout=30).text for _ in range(3)}
+    assert len(answers) == 3

@@ -69,6 +69,7 @@ from cpbkg.query import (
     QueryService,
     format_choice,
 )
+from cpbkg.web.memo import memorable
 from cpbkg.web.negotiation import GRAPH_OFFERS, RESULT_OFFERS, negotiate, wants
 
 router = APIRouter(tags=["SPARQL"])
@@ -285,6 +286,8 @@ async def answer_query(
     else:  # lexing a long text takes a while: not on the event loop
         prepared, headers, fresh = await anyio.to_thread.run_sync(
             lambda: _prepare(request.app.state, text, formats, request.headers, **options))
+    if prepared.cacheable:
+        memorable(request)  # the same answer for as long as the data is the same
     if fresh:
         return Response(status_code=304, headers=headers)
     compress = accepts_gzip(request) and not as_html

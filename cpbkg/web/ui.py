@@ -48,6 +48,7 @@ from cpbkg.errors import RequestError, SourceError
 from cpbkg.namespaces import ONTOLOGY_IRI
 from cpbkg.store import LoadedStore
 from cpbkg.web import i18n
+from cpbkg.web.memo import memorable
 
 log = logging.getLogger(__name__)
 
@@ -337,6 +338,7 @@ def search(request: Request,
            ) -> HTMLResponse:
     """Resources whose labels or codes contain the text, best first, at most 100."""
     view = View(request)
+    memorable(request)  # a function of the data, the text and the language
     text = q.strip()
     try:
         results = view.describer.search(text, limit=SEARCH_LIMIT) if text else None
