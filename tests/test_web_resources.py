@@ -506,3 +506,21 @@ def test_named_queries_searches_and_queries_are_memorised_once_answered(live: st
     rand = "/sparql?query=" + "SELECT%20(RAND()%20AS%20%3Fr)%20%7B%7D"
     answers = {httpx.get(live + rand, headers={"Accept": "text/csv"}, timeout=30).text for _ in range(3)}
     assert len(answers) == 3
+
+
+def test_health_says_what_is_served_and_how(live: str, web_app: Any, web_store: LoadedStore) -> None:
+    import httpx
+
+    r = httpx.get(live + "/health", timeout=30)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    body = r.json()
+    assert body["status"] == "ok" and body["triples"] == web_store.release.triples
+    assert body["data_version"] == web_app.state.query_service.data_version
+    assert body["query_workers"]["size"] >= 1
+    if body["backend"] == "embedded":
+        # the session's workers hold the store in memory (tests/web_server.py), as `cpbkg serve` would
+        workers = body["query_workers"]["in_memory"]
+        assert all(q in (None, len(web_store.store)) for q in workers), workers
+    else:
+        assert body["query_workers"]["in_memory"] is None
+    assert str(web_store.path) not in r.text  # no path of the machine

@@ -518,7 +518,14 @@ def test_in_memory_workers_answer_like_the_store_on_disk(web_store: LoadedStore)
     try:
         memory.warm()
         disk.warm()
-        assert memory.memory_quads == [len(web_store.store)] and disk.memory_quads == [None]
+        # the copy is made while the worker already answers (from disk): wait until it says it is whole
+        deadline = time.monotonic() + 60
+        while memory.memory_quads != [len(web_store.store)] and time.monotonic() < deadline:
+            memory.run(Job("ASK {}", timeout=10))
+            time.sleep(0.05)
+        assert memory.memory_quads == [len(web_store.store)]
+        disk.run(Job("ASK {}", timeout=10))
+        assert disk.memory_quads == [None]
         for text in texts:
             for fmt in ("json", "tsv"):
                 job = Job(text, results_format=fmt, graph_format="nt", cap=100_000, timeout=30)
@@ -531,6 +538,18 @@ def test_in_memory_workers_answer_like_the_store_on_disk(web_store: LoadedStore)
     finally:
         disk.close()
         memory.close()
+
+
+def test_a_store_is_copied_into_memory_only_within_both_bounds() -> None:
+    from cpbkg.query import in_memory
+
+    settings = Settings().with_(memory_store_triples=500_000, worker_memory_mb=2048)
+    assert in_memory(settings, 42_000) and in_memory(settings, 500_000)
+    assert not in_memory(settings, 500_001) and not in_memory(settings, 0)
+    assert not in_memory(settings.with_(memory_store_triples=0), 42_000)
+    # 500k triples take ~200 MB: more than half of a 300 MiB heap cap
+    assert not in_memory(settings.with_(worker_memory_mb=300), 500_000)
+    assert in_memory(settings.with_(worker_memory_mb=0), 500_000)  # no cap
 
 
 def test_a_query_over_the_memory_limit_kills_only_its_worker(web_store: LoadedStore) -> None:

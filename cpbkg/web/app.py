@@ -219,9 +219,9 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
         return error_response(request, 500, "internal error (logged on the server)", "InternalError")
 
     # routers are imported here so that each area stays in its own module
-    from cpbkg.web import admin, dumps, queries, resources, sparql, ui
+    from cpbkg.web import admin, dumps, health, queries, resources, sparql, ui
 
-    for module in (sparql, queries, dumps, resources, ui):
+    for module in (sparql, queries, dumps, resources, ui, health):
         app.include_router(module.router)
     for router in _optional_routers():
         app.include_router(router)
