@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -742,14 +743,23 @@ def _limit_memory(mb: int) -> None:
         pass
 
 
+#: quads copied into the in-memory store per call (the GIL is released between calls)
+_COPY_BATCH = 5000
+
+
 def _into_memory(disk: ox.Store) -> ox.Store:
     """An in-memory copy of a read-only store (copied from the store itself, so it is the same build).
 
     Quad by quad, not through a dump: parsing a dump would give blank nodes new ids, and
-    answers with blank nodes would then differ from worker to worker.
+    answers with blank nodes would then differ from worker to worker. In batches: pyoxigraph
+    holds the GIL for a whole ``extend``, and the worker answers queries from disk meanwhile; one
+    ``bulk_extend`` of 1.15M quads held it 7.5 s and peaked at 651 MB, batches of 5,000 hold it
+    40 ms at most and peak at 465 MB, for 9.2 s in all (measured 2026-11-25).
     """
     memory = ox.Store()
-    memory.bulk_extend(disk.quads_for_pattern(None, None, None, None))
+    quads = disk.quads_for_pattern(None, None, None, None)
+    while batch := list(itertools.islice(quads, _COPY_BATCH)):
+        memory.extend(batch)
     return memory
 
 
