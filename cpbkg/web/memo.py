@@ -8,11 +8,11 @@ on 2 cores while Oxigraph's server answered the same trivial queries at ~24,000 
 and the headers the endpoint reads -- and replays the status, headers and body it answered
 before, as long as the same query service (the same data) is serving.
 
-Only responses built by ``cached_answer`` are memorised: answers already in the answer cache
-(so never a volatile query, an error or a time-out) and their 304s; and the pages and RDF
-descriptions of resources (``/id/...``, ``/ontology``), whose routes call :func:`memorable`:
-they are a function of the data, the path, the query string and the headers keyed on (150
-pages/s when rendered each time, bench/ 2026-11-25).
+Only 200s and 304s of routes that call :func:`memorable` are kept, and those ``cached_answer``
+builds: query answers the answer cache may hold (``/sparql``, ``/queries/{name}``: so never a
+volatile query, an error or a time-out), the pages and RDF descriptions of resources (``/id/...``,
+``/ontology``) and searches. Each is a function of the data, the path, the query string and the
+headers keyed on (pages: 150/s when rendered each time, bench/ 2026-11-25).
 """
 
 from __future__ import annotations
