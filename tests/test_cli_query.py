@@ -105,3 +105,16 @@ def test_cap_and_timeout(capsysbinary: pytest.CaptureFixture[bytes], argv: list[
 def test_no_build_is_a_clear_error(capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path) -> None:
     code, _, err = run(capsysbinary, "ASK {}", "--dist", str(tmp_path / "dist"), "--store", str(tmp_path / "store"))
     assert code == 2 and "no build found" in err
+
+
+@pytest.mark.parametrize("name,value,says", [
+    ("CPBKG_MEMORY_STORE_TRIPLES", "lots", "CPBKG_MEMORY_STORE_TRIPLES='lots' is not a whole number"),
+    ("CPBKG_QUERY_TIMEOUT", "soon", "CPBKG_QUERY_TIMEOUT='soon' is not a number"),
+])
+def test_a_bad_setting_in_the_environment_is_a_clear_error(name: str, value: str, says: str,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(name, value)
+    assert main(["query", "ASK {}"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
