@@ -40,6 +40,8 @@ from bench import workloads  # noqa: E402
 from bench.load import run_wrk  # noqa: E402
 from bench.report import plot_ratios, print_table, ratio, write_json  # noqa: E402
 from bench.servers import Server, start_cpbkg, start_oxigraph, start_rdflib_endpoint  # noqa: E402
+from cpbkg.config import Settings  # noqa: E402
+from cpbkg.store import open_store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -91,10 +93,13 @@ def raw_aggregate_ms(dist: Path) -> float:
     return _best_aggregate_ms(store)
 
 
-def raw_disk_aggregate_ms(store_dir: Path) -> float:
+def raw_disk_aggregate_ms(dist: Path, store_dir: Path) -> float:
     """The same on pyoxigraph's on-disk store (RocksDB) that ``cpbkg serve`` loaded (best of 3)."""
-    store = ox.Store.read_only(str(store_dir / (store_dir / "CURRENT").read_text(encoding="utf-8").strip()))
-    return _best_aggregate_ms(store)
+    loaded = open_store(Settings().with_(dist_dir=dist, store_path=store_dir), read_only=True)
+    try:
+        return _best_aggregate_ms(loaded.store)
+    finally:
+        loaded.close()
 
 
 def _best_aggregate_ms(store: ox.Store) -> float:
@@ -174,9 +179,7 @@ def run_size(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
     record: dict[str, Any] = {"size": name, "triples": data.triples, "build_seconds": data.build_seconds}
     store_dir = workdir / "store"
     # load the store once (cpbkg serve would do it on first start); then start-up is measured on it
-    subprocess.run([sys.executable, "-c", "from cpbkg.config import Settings; from cpbkg.store import open_store; "
-                    f"open_store(Settings().with_(dist_dir=__import__('pathlib').Path({str(data.dist)!r}), "
-                    f"store_path=__import__('pathlib').Path({str(store_dir)!r})))"], check=True, cwd=ROOT)
+    open_store(Settings().with_(dist_dir=data.dist, store_path=store_dir)).close()
     record["store_mb"] = store_size_mb(store_dir)
     servers: list[Server] = []
     try:
@@ -246,7 +249,7 @@ def wait_in_memory(server: Server, timeout: float = 300) -> float:
 def aggregate_figures(data: Dataset, cpbkg: Server, store_dir: Path) -> dict[str, float]:
     first, repeat = first_and_repeat_ms(cpbkg)  # first: before anything else touches the store
     raw = raw_aggregate_ms(data.dist)
-    disk = raw_disk_aggregate_ms(store_dir)
+    disk = raw_disk_aggregate_ms(data.dist, store_dir)
     figures = {"raw_pyoxigraph_ms": raw, "raw_pyoxigraph_disk_ms": disk, "cpbkg_first_ms": first,
                "cpbkg_repeat_ms": repeat, "first_over_raw": ratio(first, raw), "first_over_raw_disk": ratio(first, disk)}
     print(f"   aggregate: pyoxigraph in memory {raw:.1f} ms, on disk {disk:.1f} ms; cpbkg first {first:.1f} ms "

@@ -171,8 +171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.rebuild or not dist_is_current(settings):
             print("no current build: building first", file=sys.stderr)
             build(settings)
-        open_store(settings)  # loads the build into the store if it does not hold it yet
-        store = open_store(settings, read_only=True)  # the server never writes
+        store = open_store(settings)  # loads the build if the store does not hold it; opened read-only
     app = create_app(settings, store=store)  # type: ignore[arg-type]
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"note: binding {args.host}: the server is reachable from other machines", file=sys.stderr)

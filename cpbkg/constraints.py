@@ -25,7 +25,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
 
-from cpbkg.rdfio import to_ox_term
+from cpbkg.rdfio import from_ox_term, to_ox_term
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
@@ -171,12 +171,12 @@ def _check(constraint: SparqlConstraint, store: ox.Store, focus: ox.NamedNode | 
         value = bindings.get("value", focus)
         path = bindings.get("path")
         given = bindings.get("message")
-        messages = constraint.messages or ((from_ox(given),) if isinstance(given, ox.Literal) else ())
+        messages = constraint.messages or ((from_ox_term(given),) if isinstance(given, ox.Literal) else ())
         yield Result(
             constraint=constraint,
-            focus=from_ox(focus),
-            path=from_ox(path) if path is not None else None,
-            value=from_ox(value),
+            focus=from_ox_term(focus),
+            path=from_ox_term(path) if path is not None else None,
+            value=from_ox_term(value),
             messages=tuple(_fill(m, bindings, focus) for m in messages if isinstance(m, Literal)),
         )
 
@@ -223,16 +223,3 @@ def add_to_report(report: Graph, results: list[Result]) -> None:
             report.add((node, SH.resultMessage, message))
     if any(r.constraint.severity == SH.Violation for r in results):
         report.set((top, SH.conforms, Literal(False)))
-
-
-def from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
-    """A pyoxigraph term as an rdflib term (blank nodes keep the id :func:`~cpbkg.rdfio.to_ox_term` gave them)."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))

@@ -922,8 +922,6 @@ class QueryPool:
         self._config = json.dumps({"store": str(store_path), "prefixes": prefixes or {},
                                    "isolate": bool(isolate_network), "memory_mb": self.memory_mb,
                                    "in_memory": bool(in_memory)}).encode()
-        #: each worker queries an in-memory copy of the store
-        self.in_memory = bool(in_memory)
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()

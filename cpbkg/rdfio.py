@@ -92,6 +92,19 @@ def to_ox_term(term: URIRef | BNode | Literal) -> ox.NamedNode | ox.BlankNode | 
     return ox.Literal(str(term))
 
 
+def from_ox_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> URIRef | BNode | Literal:
+    """A pyoxigraph term as an rdflib term: the inverse of :func:`to_ox_term` (blank nodes keep their id)."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
+        return Literal(term.value)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
+
+
 def to_ox_quads(graph: Graph, graph_name: URIRef | None) -> Iterator[ox.Quad]:
     """The triples of ``graph`` as pyoxigraph quads in ``graph_name`` (default graph if None)."""
     name = ox.NamedNode(str(graph_name)) if graph_name is not None else ox.DefaultGraph()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import warnings
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +17,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 import pytest
 import rdflib
+from html_page import Page
 from rdflib import RDF, URIRef
 
 # the session's app, store and query workers: web_settings, web_store, web_pool, web_app, client
@@ -108,40 +108,6 @@ def variant_url(uri: str, suffix: str) -> str:
     return f"/resource?uri={quote(uri, safe='')}&format={suffix}"
 
 
-class TextAndTags(HTMLParser):
-    """The visible text of a page, and its tags with attributes."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        if tag in ("script", "style"):
-            self._skip += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-    @property
-    def text(self) -> str:
-        return " ".join(" ".join(self.parts).split())
-
-
-def parse_html(text: str) -> TextAndTags:
-    parser = TextAndTags()
-    parser.feed(text)
-    parser.close()
-    return parser
-
-
 def labels_in_store(loaded: LoadedStore, uri: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for prop in LABELS:
@@ -182,7 +148,7 @@ def test_html_page_has_labels_in_both_languages(client: TestClient, loaded: Load
     r = client.get(page_url(uri), headers={"Accept": "text/html"})
     assert r.status_code == 200, r.text[:500]
     assert r.headers["content-type"].startswith("text/html")
-    page = parse_html(r.text)
+    page = Page(r.text)
     labels = labels_in_store(loaded, uri)
     assert labels, f"{uri} has no zh or en label in the graph"
     if kind in BILINGUAL:
@@ -281,7 +247,7 @@ def test_etag_and_head(client: TestClient) -> None:
 
 def test_goal_page_shows_breadcrumbs_links_basis_and_translation_marker(client: TestClient) -> None:
     r = client.get("/id/goal/A.1?lang=en")
-    page = parse_html(r.text)
+    page = Page(r.text)
     hrefs = [attrs.get("href") for tag, attrs in page.tags if tag == "a"]
     # breadcrumbs: plan > area
     crumbs = r.text.split('class="wrap breadcrumbs"', 1)[1].split("</nav>", 1)[0]
@@ -295,14 +261,14 @@ def test_goal_page_shows_breadcrumbs_links_basis_and_translation_marker(client: 
 
 
 def test_official_english_is_marked(client: TestClient) -> None:
-    text = parse_html(client.get("/id/indicator/A.1(a)?lang=en").text).text
+    text = Page(client.get("/id/indicator/A.1(a)?lang=en").text).text
     assert "Official English wording" in text
     assert "Project translation" not in text
 
 
 def test_article_page_lists_what_cites_it_with_basis(client: TestClient) -> None:
     r = client.get("/id/treaty/cpb/article/17?lang=en")
-    text = parse_html(r.text).text
+    text = Page(r.text).text
     assert "Links to this resource" in text
     assert "cites" in text and "explicit citation" in text
     crumbs = r.text.split('class="wrap breadcrumbs"', 1)[1].split("</nav>", 1)[0]
@@ -328,7 +294,7 @@ def test_external_resource_pages(client: TestClient, settings: Settings) -> None
 def test_unknown_uris_are_404(client: TestClient) -> None:
     r = client.get("/id/goal/Z.99", headers={"Accept": "text/html"})
     assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
-    assert f"{BASE}id/goal/Z.99" in parse_html(r.text).text
+    assert f"{BASE}id/goal/Z.99" in Page(r.text).text
     rdf = client.get("/id/goal/Z.99", headers={"Accept": "text/turtle"})
     assert rdf.status_code == 404 and rdf.headers["content-type"].startswith("text/plain")
     assert client.get("/id/goal/A.1.xyz").status_code == 404
@@ -355,7 +321,7 @@ def test_graph_and_dataset_uris_resolve(client: TestClient, loaded: LoadedStore)
 def test_ontology_html_documents_every_term(client: TestClient, loaded: LoadedStore) -> None:
     r = client.get("/ontology", headers={"Accept": "text/html"})
     assert r.status_code == 200
-    page = parse_html(r.text)
+    page = Page(r.text)
     ids = {attrs.get("id") for _tag, attrs in page.tags}
     rows = list(loaded.store.query(
         """SELECT DISTINCT ?t WHERE { GRAPH ?g { ?t a ?k }
@@ -423,7 +389,7 @@ def test_labels_with_markup_stay_text(hostile_client: TestClient, path: str) -> 
     assert "<script>alert" not in r.text
     assert "<img src=x" not in r.text
     assert "&lt;script&gt;alert(" in r.text
-    assert 'alert("x")' in parse_html(r.text).text or "alert(&#34;x&#34;)" in r.text
+    assert 'alert("x")' in Page(r.text).text or "alert(&#34;x&#34;)" in r.text
 
 
 def test_labels_with_markup_round_trip_in_rdf(hostile_client: TestClient) -> None:

@@ -48,7 +48,7 @@ from cpbkg.errors import CpbkgError, SourceError, http_status
 from cpbkg.query import QueryPool, QueryService
 from cpbkg.store import LoadedStore, open_store
 from cpbkg.web.memo import FLAG as MEMO_FLAG
-from cpbkg.web.memo import Memorised, Recorder, ResponseMemo
+from cpbkg.web.memo import Recorder, ResponseMemo
 from cpbkg.web.negotiation import wants
 from cpbkg.web.sparql import cached_answer
 
@@ -106,26 +106,31 @@ class _CachedQueries:
         service = state.query_service  # who answered: a reload swaps it, and forgets what it answered
         seen = self.memo.get(key, service)
         if seen is not None:
-            await seen.send(send, head=scope["method"] == "HEAD")
+            await seen.send(send)
             return
-        if scope["path"] == "/sparql" and scope.get("query_string"):
-            try:
-                response = cached_answer(state, scope["query_string"], Headers(scope=scope))
-            except Exception:  # noqa: BLE001 -- the normal route answers (and reports) it
-                response = None
-            if response is not None:
-                if self.cors:
-                    response.headers["Vary"] = ", ".join([*response.headers.getlist("Vary"), "Origin"])
-                self.memo.put(key, Memorised(service, response.status_code, response.raw_headers,
-                                             bytes(response.body)))
-                await response(scope, receive, send)
-                return
         recorder = Recorder(send)
-        await self.app(scope, receive, recorder)
-        if scope.get(MEMO_FLAG):
-            entry = recorder.memorised(service)
-            if entry is not None:
-                self.memo.put(key, entry)
+        response = self._cached_answer(scope)
+        if response is not None:  # from the answer cache: always kept
+            await response(scope, receive, recorder)
+        else:
+            await self.app(scope, receive, recorder)
+            if not scope.get(MEMO_FLAG):
+                return
+        entry = recorder.memorised(service)
+        if entry is not None:
+            self.memo.put(key, entry)
+
+    def _cached_answer(self, scope: Scope) -> Response | None:
+        """``GET /sparql?query=...`` answered from the answer cache, if it is there."""
+        if scope["path"] != "/sparql" or not scope.get("query_string"):
+            return None
+        try:
+            response = cached_answer(scope["app"].state, scope["query_string"], Headers(scope=scope))
+        except Exception:  # noqa: BLE001 -- the normal route answers (and reports) it
+            return None
+        if response is not None and self.cors:
+            response.headers["Vary"] = ", ".join([*response.headers.getlist("Vary"), "Origin"])
+        return response
 
 
 def error_response(request: Request, status: int, message: str, name: str) -> Response:
