@@ -40,8 +40,8 @@ from bench import workloads  # noqa: E402
 from bench.load import run_wrk  # noqa: E402
 from bench.report import plot_ratios, print_table, ratio, write_json  # noqa: E402
 from bench.servers import Server, start_cpbkg, start_oxigraph, start_rdflib_endpoint  # noqa: E402
-from cpbkg.config import Settings  # noqa: E402
-from cpbkg.store import open_store  # noqa: E402
+from cpbkg.config import Settings
+from cpbkg.store.embedded import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 from cpbkg import __version__
+from cpbkg.build.progress.ingest import add_ingest_parser, cmd_ingest
+from cpbkg.build.progress.synthetic import add_synthetic_parser, cmd_synthetic
 from cpbkg.config import Settings
 from cpbkg.errors import CpbkgError
-from cpbkg.ingest import add_ingest_parser, cmd_ingest
-from cpbkg.publish import add_publish_parser, cmd_publish
-from cpbkg.synthetic import add_synthetic_parser, cmd_synthetic
+from cpbkg.store.publish import add_publish_parser, cmd_publish
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +101,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from cpbkg.build import Progress, build
+    from cpbkg.build.pipeline import Progress, build
 
     settings = settings_from(args)
     print(f"cpbkg {__version__}: building {settings.dist_dir}", file=sys.stderr)
@@ -122,10 +122,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from rdflib import Graph
 
-    from cpbkg.ontology import load_ontology
-    from cpbkg.rdfio import parse_file
-    from cpbkg.reasoning import check_consistency, materialise
-    from cpbkg.validation import load_shapes, validate
+    from cpbkg.build.ontology import load_ontology
+    from cpbkg.build.rdfio import parse_file
+    from cpbkg.build.reasoning import check_consistency, materialise
+    from cpbkg.build.validation import load_shapes, validate
 
     settings = Settings()
     data = Graph()
@@ -156,14 +156,14 @@ def dist_is_current(settings: Settings) -> bool:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from cpbkg.build import build
-    from cpbkg.store import open_store
+    from cpbkg.build.pipeline import build
+    from cpbkg.store.embedded import open_store
     from cpbkg.web.app import create_app
 
     settings = settings_from(args)
     if settings.backend.strip() not in ("", "embedded"):
         # a remote store holds the build in dist/ (cpbkg publish); dumps are still served from dist/
-        from cpbkg.backend import open_backend
+        from cpbkg.store.backend import open_backend
 
         store = open_backend(settings)
         print(f"remote backend {store.url}: build {store.data_version}", file=sys.stderr)
@@ -183,7 +183,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from cpbkg.query import run_cli_query
+    from cpbkg.sparql.service import run_cli_query
 
     settings = settings_from(args)
     text = Path(args.query[1:]).read_text(encoding="utf-8") if args.query.startswith("@") else args.query

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cpbkg.errors import CpbkgError
-from cpbkg.namespaces import DEFAULT_BASE
+from cpbkg.vocab import DEFAULT_BASE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,7 +70,7 @@ class Settings:
     #: SPARQL's default graph is the union of all named graphs (unless FROM or default-graph-uri say otherwise)
     union_default_graph: bool = field(default_factory=lambda: _env("UNION_DEFAULT_GRAPH", "1") == "1")
     #: where the graph is read from: "" (the embedded store) or a remote SPARQL store that
-    #: ``cpbkg publish`` filled: ``URL`` (an Oxigraph server) or ``KIND+URL`` (see cpbkg.backend)
+    #: ``cpbkg publish`` filled: ``URL`` (an Oxigraph server) or ``KIND+URL`` (see cpbkg.store.backend)
     backend: str = field(default_factory=lambda: _env("BACKEND", ""))
     #: origins allowed to read GET answers from a browser ("*": any, "": CORS off); never with credentials
     cors_origins: str = field(default_factory=lambda: _env("CORS_ORIGINS", "*"))

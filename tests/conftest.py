@@ -1,4 +1,9 @@
-"""Session fixtures: one real build of the graph, shared by every test that needs it."""
+"""Session fixtures: one real build of the graph, shared by every test that needs it.
+
+The live-server fixtures (``web_settings``, ``web_store``, ``web_pool``, ``web_app``, ``client``,
+``live``) come from :mod:`support.web_server`; every folder's tests get them from here. Tests are
+marked by folder (``browser``, ``remote``, ``java``, ``slow``): see ``pytest_collection_modifyitems``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from cpbkg.build import BuildResult, Progress, build
+from cpbkg.build.pipeline import BuildResult, Progress, build
 from cpbkg.config import Settings
 
 
@@ -34,32 +39,22 @@ def kg(built: Settings) -> ox.Store:
     return store
 
 
-PREFIXES = """
-PREFIX cpb: <https://w3id.org/cpbkg/ontology#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX id: <https://w3id.org/cpbkg/id/>
-"""
+pytest_plugins = ["support.web_server"]
 
 
-def select(store: ox.Store, query: str) -> list[dict[str, str]]:
-    """Run a SELECT over the union of all graphs; rows as {var: value string}."""
-    results = store.query(PREFIXES + query, use_default_graph_as_union=True)
-    names = [v.value for v in results.variables]
-    return [{n: row[n].value for n in names if row[n] is not None} for row in results]
+#: markers given by folder (tests/<folder>/...), on top of those a test states itself
+FOLDER_MARKERS = {"browser": ("browser",), "reliability": ("slow",), "store": ("remote",)}
 
 
-def ask(store: ox.Store, query: str) -> bool:
-    return bool(store.query(PREFIXES + query, use_default_graph_as_union=True))
-
-
-def repo_copy(tmp_path: Path) -> Settings:
-    """A private copy of ontology/, shapes/ and data/ to break on purpose."""
-    import shutil
-
-    src = Settings()
-    for name in ("ontology", "shapes", "data"):
-        shutil.copytree(src.root / name, tmp_path / name)
-    return Settings().with_(root=tmp_path, dist_dir=tmp_path / "dist", store_path=tmp_path / "store")
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test by its folder, so that ``-m`` can pick the quick run."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            folder = item.path.resolve().relative_to(tests).parts[0]
+        except ValueError:
+            continue  # a doctest in cpbkg/
+        for name in FOLDER_MARKERS.get(folder, ()):
+            item.add_marker(getattr(pytest.mark, name))
+        if "web_app" in getattr(item, "fixturenames", ()) and "remote" in item.nodeid.split("[")[-1]:
+            item.add_marker(pytest.mark.remote)

@@ -3,9 +3,9 @@
 ``create_app(settings, store=...)`` builds the app for one store. What every router can rely on:
 
 * ``app.state.settings`` -- the :class:`~cpbkg.config.Settings`;
-* ``app.state.store`` -- the :class:`~cpbkg.store.LoadedStore` (``.store`` a pyoxigraph Store,
+* ``app.state.store`` -- the :class:`~cpbkg.store.embedded.LoadedStore` (``.store`` a pyoxigraph Store,
   ``.data_version`` changing exactly when the data does);
-* ``app.state.query_service`` -- the :class:`~cpbkg.query.QueryService` (worker pool and answer
+* ``app.state.query_service`` -- the :class:`~cpbkg.sparql.service.QueryService` (worker pool and answer
   cache) that ``/sparql`` and ``/queries/`` share; its workers start with the first query and
   stop when the app shuts down.
 
@@ -45,12 +45,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from cpbkg import __version__
 from cpbkg.config import Settings
 from cpbkg.errors import CpbkgError, SourceError, http_status
-from cpbkg.query import QueryPool, QueryService
-from cpbkg.store import LoadedStore, open_store
+from cpbkg.sparql.pool import QueryPool
+from cpbkg.sparql.service import QueryService
+from cpbkg.store.embedded import LoadedStore, open_store
 from cpbkg.web.memo import FLAG as MEMO_FLAG
 from cpbkg.web.memo import Recorder, ResponseMemo
 from cpbkg.web.negotiation import wants
-from cpbkg.web.sparql import cached_answer
+from cpbkg.web.routes.sparql import cached_answer
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +146,9 @@ def error_response(request: Request, status: int, message: str, name: str) -> Re
 
 
 def _optional_routers() -> list[Any]:
-    """Routers of areas that may not exist yet (``cpbkg.web.progress``)."""
+    """Routers of areas that may not exist yet (``cpbkg.web.routes.progress``)."""
     found = []
-    for name in ("cpbkg.web.progress",):
+    for name in ("cpbkg.web.routes.progress",):
         if importlib.util.find_spec(name) is not None:
             found.append(importlib.import_module(name).router)
     return found
@@ -167,13 +168,13 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
     Args:
         settings: where the build and store live, limits; defaults from the environment.
         store: an already opened store (tests, ``cpbkg serve``), or a
-            :class:`cpbkg.backend.RemoteLoadedStore`; if None, ``settings.backend`` (a remote store)
+            :class:`cpbkg.store.backend.RemoteLoadedStore`; if None, ``settings.backend`` (a remote store)
             or else the embedded store of ``settings``.
         pool: query worker processes to share (tests); one of ``settings.query_workers`` if None.
     """
     settings = settings or Settings()
-    if store is None and settings.backend.strip() not in ("", "embedded"):  # a remote SPARQL store (cpbkg.backend)
-        from cpbkg.backend import open_backend
+    if store is None and settings.backend.strip() not in ("", "embedded"):  # a remote SPARQL store (cpbkg.store.backend)
+        from cpbkg.store.backend import open_backend
 
         store = open_backend(settings)  # type: ignore[assignment]
     store = store or open_store(settings)
@@ -189,14 +190,14 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
             yield
         finally:
             current = app.state.query_service
-            if current is not service:  # a reload (cpbkg.web.admin) swapped in a service of the app's own
+            if current is not service:  # a reload (cpbkg.web.routes.admin) swapped in a service of the app's own
                 current.close()
             if pool is None:
                 service.close()
 
     app = FastAPI(title="CPB-KG", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   generate_unique_id_function=_operation_id,
-                  # FastAPI's own /docs loads Swagger UI from a CDN; cpbkg.web.ui serves a vendored copy
+                  # FastAPI's own /docs loads Swagger UI from a CDN; cpbkg.web.routes.ui serves a vendored copy
                   docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.store = store
@@ -224,7 +225,7 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
         return error_response(request, 500, "internal error (logged on the server)", "InternalError")
 
     # routers are imported here so that each area stays in its own module
-    from cpbkg.web import admin, dumps, health, queries, resources, sparql, ui
+    from cpbkg.web.routes import admin, dumps, health, queries, resources, sparql, ui
 
     for module in (sparql, queries, dumps, resources, ui, health):
         app.include_router(module.router)
@@ -256,7 +257,7 @@ def create_app(settings: Settings | None = None, *, store: LoadedStore | None = 
             if "get" in operations:
                 operations.pop("head", None)
         try:
-            from cpbkg.catalogue import load_catalogue
+            from cpbkg.sparql.catalogue import load_catalogue
 
             schema["paths"].update(queries.openapi_paths(load_catalogue(settings.queries_dir)))
         except SourceError as exc:

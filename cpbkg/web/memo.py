@@ -1,6 +1,6 @@
 """The response memo: a repeated ``GET`` request answered with the bytes sent last time.
 
-:func:`cpbkg.web.sparql.cached_answer` already skips routing for an answer in the cache, but it
+:func:`cpbkg.web.routes.sparql.cached_answer` already skips routing for an answer in the cache, but it
 still parses the query string, lexes the query, negotiates the formats and builds a Starlette
 ``Response``: about 100 µs of Python per request, which held the endpoint to ~10,000 requests/s
 on 2 cores while Oxigraph's server answered the same trivial queries at ~24,000 (bench/, measured

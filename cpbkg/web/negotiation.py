@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
 
-from cpbkg.query import FORMATS
+from cpbkg.sparql.formats import FORMATS
 
 T = TypeVar("T")
 

@@ -30,12 +30,10 @@ import pytest
 
 # the browser fixtures (browser, shots, open_tab), and the session's app on its real build
 # (web_settings, web_store, web_pool, web_app, live)
-from pagecheck import *
-from pagecheck import DESKTOP, PHONE, SKIP, Visit
-from web_server import *
+from support.pagecheck import DESKTOP, PHONE, SKIP, Visit
 
 from cpbkg.config import Settings
-from cpbkg.store import LoadedStore
+from cpbkg.store.embedded import LoadedStore
 
 pytestmark = SKIP
 
@@ -131,7 +129,7 @@ def check_landmarks(visit: Visit, lang: str, *, site_page: bool = True) -> None:
         .filter(h => !h.closest('.yasgui-holder, .swagger-ui')).map(h => Number(h.tagName[1]))""")
     skips = [(a, b) for a, b in pairwise(levels) if b > a + 1]
     assert levels and levels[0] == 1 and not skips, f"heading levels {levels}"
-    if site_page:  # the pages of cpbkg.web.ui and cpbkg.web.resources
+    if site_page:  # the pages of cpbkg.web.routes.ui and cpbkg.web.routes.resources
         assert page.locator("footer").count() == 1
         assert page.locator("nav[aria-label]").count() >= 1
         assert page.locator("form[role=search] input[type=search]").count() >= 1
@@ -152,7 +150,7 @@ def test_page_kind_loads_cleanly(open_tab: Any, kinds: dict[str, str | None], ki
     ready(visit, kind)
     visit.screenshot(f"{kind}-{lang}")
     # the language came from Accept-Language alone (no ?lang= in the URL)
-    # the progress pages have a layout of their own (cpbkg.web.progress)
+    # the progress pages have a layout of their own (cpbkg.web.routes.progress)
     check_landmarks(visit, lang, site_page=kind != "progress")
     visit.assert_clean()
 
@@ -167,10 +165,10 @@ def party_site(web_settings: Settings, web_store: LoadedStore, web_pool: Any, li
     if exists(web_store, BASE + "id/party/CHN"):
         yield live
         return
-    from web_server import LiveServer
+    from support.web_server import LiveServer
 
-    from cpbkg.namespaces import Ids
-    from cpbkg.parties import build_graph
+    from cpbkg.build.progress.parties import build_graph
+    from cpbkg.vocab import Ids
     from cpbkg.web.app import create_app
 
     store = ox.Store()

@@ -1,0 +1,1 @@
+"""The build phase: sources -> RDF parts -> reasoning -> SHACL -> ``dist/``."""

@@ -1,0 +1,1 @@
+"""The progress part: Parties, national-report answers, indicator methodology, observations."""

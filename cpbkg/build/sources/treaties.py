@@ -1,0 +1,471 @@
+"""The three treaties the Plan rests on, provision by provision, with their English text.
+
+Sources (copies in ``data/sources/treaties/``): the English texts of the Dutch treaty
+database as Markdown, from statengeneraal/laws-markdown at commit 91556a8 (BWBV0001513
+Cartagena Protocol, BWBV0005391 Nagoya-Kuala Lumpur Supplementary Protocol, BWBV0001136
+Convention on Biological Diversity). Each file holds the English text first and then the
+Dutch translation; only the English part is read.
+
+What the graph holds:
+
+* the Cartagena Protocol (``cpb``): Articles 1-40 and Annexes I-III;
+* the Supplementary Protocol (``nkl``): Articles 1-21;
+* the Convention (``cbd``): Articles 8, 19 and 24 only, the ones the Plan and the
+  Protocol lean on. All 42 headings are still read, so the order check covers the
+  whole Convention.
+
+Each provision gets its number as printed (``cpb:number`` "17", "III"), a notation
+("Art. 17", "Annex III"), its title as printed (cross-checked against the list in
+``data/sources/reference-facts.md``) and its full text, cleaned of the Markdown and HTML
+noise of the copy (links, emphasis, tags, the database's status notes) and otherwise
+verbatim, misprints of the copy included. A heading that is missing, repeated or out of
+order fails the build with the file and line (:class:`~cpbkg.errors.SourceError`), so a
+changed source cannot silently drop an article.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
+
+from cpbkg.build.sources import zhtext
+from cpbkg.errors import SourceError, check_text, not_utf8
+from cpbkg.vocab import CPB, Ids
+
+#: the origin named in data/sources/README.md, pinned to its commit
+REPO = "https://github.com/statengeneraal/laws-markdown/blob/91556a80a25a3da4234c8039945c6aeef4108d00/"
+TREATY_DIR = Path("treaties")
+REFERENCE_FACTS = "reference-facts.md"
+ZH_TEXT = "cp-10-3-zh.txt"
+
+#: a provision is identified by its kind and its number as printed: ("Article", "17"), ("Annex", "III")
+Key = tuple[str, str]
+
+
+def _articles(last: int) -> tuple[Key, ...]:
+    return tuple(("Article", str(n)) for n in range(1, last + 1))
+
+
+@dataclass(frozen=True)
+class TreatySpec:
+    """What one treaty file must contain, and how the treaty is named."""
+
+    key: str
+    file: str
+    #: path of the file in the origin repository (reference-facts.md, section 3)
+    repo_path: str
+    bwbv: str
+    #: the UN depositary number (reference-facts.md, section 6), the treaty's official code
+    notation: str
+    en: str
+    #: as printed in the official Chinese text of CP-10/3; the build checks that it is there
+    zh: str | None
+    #: every provision heading of the English text, in order
+    sequence: tuple[Key, ...]
+    #: the provisions put in the graph (None: all of them)
+    published: frozenset[Key] | None = None
+
+    @property
+    def source(self) -> URIRef:
+        return URIRef(REPO + self.repo_path)
+
+    def publishes(self, key: Key) -> bool:
+        return self.published is None or key in self.published
+
+
+TREATIES: tuple[TreatySpec, ...] = (
+    TreatySpec(
+        key="cpb",
+        file="cartagena-protocol-en.md",
+        repo_path="verdrag/cartagena/protocol/on/biosafety/to/the/convention/on/biological/diversity/BWBV0001513/README.md",
+        bwbv="BWBV0001513",
+        notation="XXVII-8-a",
+        en="Cartagena Protocol on Biosafety to the Convention on Biological Diversity",
+        zh="《卡塔赫纳生物安全议定书》",
+        sequence=_articles(40) + (("Annex", "I"), ("Annex", "II"), ("Annex", "III")),
+    ),
+    TreatySpec(
+        key="nkl",
+        file="nagoya-kuala-lumpur-supplementary-protocol-en.md",
+        repo_path="verdrag/nagoya-kuala/lumpur/supplementary/protocol/on/liability/and/redress/to/the/etc/BWBV0005391/README.md",
+        bwbv="BWBV0005391",
+        notation="XXVII-8-c",
+        # capitalised as in reference-facts.md; the Markdown prints "Nagoya-Kuala Lumpur ... Liability and redress"
+        en="Nagoya – Kuala Lumpur Supplementary Protocol on Liability and Redress to the Cartagena Protocol on Biosafety",
+        # CP-10/3 annex para. 11 prints this short form; the treaty's full Chinese title is not in the sources
+        zh="《关于赔偿责任和补救的名古屋-吉隆坡补充议定书》",
+        sequence=_articles(21),
+    ),
+    TreatySpec(
+        key="cbd",
+        file="convention-on-biological-diversity-en.md",
+        repo_path="verdrag/convention/on/biological/diversity/BWBV0001136/README.md",
+        bwbv="BWBV0001136",
+        notation="XXVII-8",
+        # capitalised as the Cartagena Protocol's own title prints it; the Markdown has "Convention on biological diversity"
+        en="Convention on Biological Diversity",
+        zh="《生物多样性公约》",
+        sequence=_articles(42),
+        published=frozenset({("Article", "8"), ("Article", "19"), ("Article", "24")}),
+    ),
+)
+
+# Markdown structure of the copies: "### Article  17" (or "###Article 7"), then "####Title".
+_PROVISION = re.compile(r"^#{1,6}\s*(Article|Annex)\s+([0-9]{1,2}|[IVX]+)\s*$")
+_HEADING = re.compile(r"^(#{1,6})\s*(.*?)\s*$")
+_TITLE_LEVEL = 4
+#: level-3 headings inside a provision are part of its text (the sub-headings of Annex III)
+_INNER_LEVEL = 3
+
+# Noise of the copy, removed from titles and text.
+_LINK = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
+_EMPHASIS = re.compile(r"(\*{1,2})(?=\S)(.+?)(?<=\S)\1")
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+#: the Dutch database's status line ("enters into force on a date to be determined"), printed
+#: under every article of the Supplementary Protocol; it is not treaty text
+_STATUS_NOTE = "Treedt in werking op een nader te bepalen tijdstip"
+
+
+def plain(text: str) -> str:
+    """One line of the copy without its Markdown and HTML noise.
+
+    Args:
+        text: A line of the Markdown (heading marks already removed or not).
+
+    Returns:
+        The text with links reduced to their words, emphasis marks and tags removed,
+        entities decoded and whitespace collapsed.
+
+    >>> plain("shall apply, *mutatis mutandis*, to [Article 32 of the Convention](../../BWBV0001136/README.md).  ")
+    'shall apply, mutatis mutandis, to Article 32 of the Convention.'
+    >>> plain("<b>a)</b>  Act of God or *force majeure*;")
+    'a) Act of God or force majeure;'
+    """
+    text = _LINK.sub(r"\1", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    text = html.unescape(_TAG.sub("", text))
+    return _SPACE.sub(" ", text).strip()
+
+
+@dataclass
+class Provision:
+    """An article or annex as read from the Markdown, with the lines it was found on."""
+
+    kind: str
+    number: str
+    line: int
+    title: str | None = None
+    title_line: int | None = None
+    body: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> Key:
+        return (self.kind, self.number)
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind} {self.number}"
+
+    def add(self, raw: str) -> None:
+        """Add one line of the copy to the text, cleaned; blank lines and status notes are dropped."""
+        heading = _HEADING.match(raw)
+        text = plain(heading.group(2) if heading else raw)
+        if text and text != _STATUS_NOTE:
+            self.body.append(text)
+
+    @property
+    def text(self) -> str:
+        # one paragraph or list item per line, as the copy sets them
+        return "\n".join(self.body)
+
+
+def read_lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 source file.
+
+    Raises:
+        SourceError: the file is missing or not UTF-8.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise SourceError(path, "file not found") from exc
+    try:
+        return check_text(path, raw.decode("utf-8")).splitlines()
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from exc
+
+
+def parse_provisions(path: Path, spec: TreatySpec) -> list[Provision]:
+    """Every provision heading of the English part of ``path``, in order, with title and text.
+
+    A provision's text runs from its title to the next provision heading or the next
+    heading that is not a level-3 sub-heading (the Dutch part starts with a level-4 title).
+    Once the whole sequence is read, the next heading ends the scan, so the Convention's
+    annexes (which number their own articles from 1 again) are never mistaken for articles.
+
+    Args:
+        path: A treaty Markdown file.
+        spec: What the file must contain.
+
+    Returns:
+        One :class:`Provision` per entry of ``spec.sequence``, in that order.
+
+    Raises:
+        SourceError: a provision is missing, repeated or out of order, or has no text
+            (file and line of the heading where the sequence broke).
+    """
+    found: list[Provision] = []
+    current: Provision | None = None
+    for lineno, raw in enumerate(read_lines(path), start=1):
+        match = _PROVISION.match(raw)
+        if match:
+            if len(found) == len(spec.sequence):
+                break
+            current = Provision(match.group(1), match.group(2), lineno)
+            _check_next(path, spec, found, current)
+            found.append(current)
+            continue
+        if current is None:
+            continue
+        heading = _HEADING.match(raw)
+        if heading and current.title is None and not current.body and len(heading.group(1)) == _TITLE_LEVEL:
+            current.title, current.title_line = plain(heading.group(2)), lineno
+        elif heading and len(heading.group(1)) != _INNER_LEVEL:
+            current = None
+            if len(found) == len(spec.sequence):
+                break
+        else:
+            current.add(raw)
+    if len(found) < len(spec.sequence):
+        missing = " ".join(spec.sequence[len(found)])
+        after = f" after {found[-1].name} (line {found[-1].line})" if found else ""
+        raise SourceError(path, f"{missing} of the {spec.key} treaty not found{after}",
+                          line=found[-1].line if found else None, field=missing)
+    for provision in found:
+        if len(provision.text) < 20:
+            raise SourceError(path, f"{provision.name} has no text (under 20 characters)", line=provision.line, field=provision.name)
+    return found
+
+
+def _check_next(path: Path, spec: TreatySpec, found: list[Provision], provision: Provision) -> None:
+    expected = spec.sequence[len(found)]
+    if provision.key == expected:
+        return
+    earlier = next((p for p in found if p.key == provision.key), None)
+    if earlier is not None:
+        problem = f"{provision.name} appears twice (first at line {earlier.line})"
+    else:
+        problem = f"expected {' '.join(expected)}, found {provision.name}: {' '.join(expected)} is missing or out of order"
+    raise SourceError(path, problem, line=provision.line, field=" ".join(expected))
+
+
+# reference-facts.md, section 3: "| Art. 17 | Title |" and "| Annex III | Title |" rows, and
+# for the Convention bullets such as '**Art. 8 "In-situ Conservation"**'.
+_FACTS_SECTION = re.compile(r"^## (?:\d+\.\s*)?Treaty articles")
+_FACTS_TREATY = {"### Cartagena": "cpb", "### Nagoya": "nkl", "### CBD": "cbd"}
+_FACTS_ROW = re.compile(r"^\|\s*(Art\.|Annex)\s+([0-9]{1,2}|[IVX]+)\s*\|\s*(.+?)\s*\|\s*$")
+_FACTS_QUOTED = re.compile(r'\bArt\. ([0-9]{1,2}) "([^"]+)"')
+#: the tables append editorial remarks in parentheses ("(source prints "states")"); no title ends with one
+_REMARK = re.compile(r"\s*\([^()]*\)$")
+
+
+def reference_titles(path: Path) -> dict[str, dict[Key, tuple[str, int]]]:
+    """The article and annex titles that ``reference-facts.md`` lists, with their lines.
+
+    Args:
+        path: ``data/sources/reference-facts.md``.
+
+    Returns:
+        Treaty key -> provision key -> (title, line).
+
+    Raises:
+        SourceError: the file is missing or not UTF-8, or lists no titles for one of the
+            treaties (then the cross-check would silently check nothing).
+    """
+    titles: dict[str, dict[Key, tuple[str, int]]] = {"cpb": {}, "nkl": {}, "cbd": {}}
+    in_section, treaty = False, None
+    for lineno, line in enumerate(read_lines(path), start=1):
+        if line.startswith("## "):
+            in_section, treaty = bool(_FACTS_SECTION.match(line)), None
+            continue
+        if not in_section:
+            continue
+        if line.startswith("### "):
+            treaty = next((key for prefix, key in _FACTS_TREATY.items() if line.startswith(prefix)), None)
+            continue
+        if treaty is None:
+            continue
+        row = _FACTS_ROW.match(line)
+        if row:
+            kind = "Article" if row.group(1) == "Art." else "Annex"
+            titles[treaty][(kind, row.group(2))] = (_REMARK.sub("", row.group(3)), lineno)
+        elif treaty == "cbd":
+            for number, title in _FACTS_QUOTED.findall(line):
+                titles[treaty][("Article", number)] = (title, lineno)
+    for key, listed in titles.items():
+        if not listed:
+            raise SourceError(path, f"no article titles found for {key} under '## 3. Treaty articles and titles'")
+    return titles
+
+
+def _comparable(title: str) -> str:
+    return _SPACE.sub(" ", title).strip().casefold()
+
+
+def choose_title(path: Path, provision: Provision, listed: tuple[str, int] | None,
+                 facts: Path) -> tuple[str, str | None]:
+    """The English title of a provision, and a note when it is not exactly as the copy prints it.
+
+    The Markdown heading is the title. ``reference-facts.md`` must agree with it; where
+    the two differ only in capitals, the list's form is used, because that file records
+    a deliberate re-capitalisation (two Supplementary Protocol titles the copy prints in
+    lower case). Where the Markdown has no title the list supplies it. Today every
+    published provision has a Markdown title; the fallback keeps a source without one
+    buildable from the documented list.
+
+    Args:
+        path: The treaty file.
+        provision: The provision as read.
+        listed: Its (title, line) in ``reference-facts.md``, if listed there.
+        facts: Path of ``reference-facts.md``, for messages.
+
+    Returns:
+        (title, editorial note or None).
+
+    Raises:
+        SourceError: no title anywhere, or the two sources disagree beyond capitals.
+    """
+    printed = provision.title
+    if listed is None:
+        if not printed:
+            raise SourceError(path, f"{provision.name} has no title here nor in {facts.name}",
+                              line=provision.line, field=provision.name)
+        return printed, None
+    title, line = listed
+    if not printed or printed == title:
+        return title, None
+    if _comparable(printed) != _comparable(title):
+        raise SourceError(path, f"title of {provision.name} {printed!r} differs from {facts.name}:{line} {title!r}",
+                          line=provision.title_line, field=f"{provision.name} title")
+    note = (f"The source copy prints this title as \u201c{printed}\u201d; its capitalisation here "
+            f"follows the title list in data/sources/reference-facts.md.")
+    return title, note
+
+
+def check_zh_name(zh_path: Path, name: str) -> None:
+    """Fail unless ``name`` is printed in the official Chinese text of CP-10/3.
+
+    The PDF extraction breaks lines inside names, so both sides are compared after
+    :func:`cpbkg.build.sources.zhtext.clean`.
+
+    Raises:
+        SourceError: the name is not in the text.
+    """
+    text = zhtext.clean("\n".join(read_lines(zh_path)))
+    if zhtext.clean(name) not in text:
+        raise SourceError(zh_path, f"treaty name {name} is not printed in the official Chinese text")
+
+
+def _check_en_name(path: Path, spec: TreatySpec) -> None:
+    # The copy's English title is the first level-4 heading; our label may differ only in
+    # capitals and in the spacing of the dash ("Nagoya-Kuala Lumpur" / "Nagoya – Kuala Lumpur").
+    def norm(text: str) -> str:
+        return re.sub(r"\s*[-\u2013]\s*", "-", _comparable(text))
+
+    for lineno, raw in enumerate(read_lines(path), start=1):
+        heading = _HEADING.match(raw)
+        if heading and len(heading.group(1)) == _TITLE_LEVEL:
+            if norm(plain(heading.group(2))) != norm(spec.en):
+                raise SourceError(path, f"English title {plain(heading.group(2))!r} is not {spec.en!r}", line=lineno)
+            return
+    raise SourceError(path, "no English title heading (####) found")
+
+
+PROVENANCE = (
+    "English text of the {bwbv} entry of the Dutch treaty database, taken from its Markdown copy in "
+    "statengeneraal/laws-markdown (commit 91556a8). Titles and text of the provisions are as printed there, "
+    "with hyperlinks, formatting marks and the database's status notes removed, except where a note on a "
+    "provision says otherwise. This is a copy, not the authentic text held by the depositary."
+)
+
+
+class TreatyBuilder:
+    """One graph for the three treaties, one treaty at a time."""
+
+    def __init__(self, ids: Ids, sources_dir: Path) -> None:
+        self.ids = ids
+        self.sources_dir = sources_dir
+        self.graph = Graph()
+        self.facts = sources_dir / REFERENCE_FACTS
+        self.titles = reference_titles(self.facts)
+
+    def treaty(self, spec: TreatySpec) -> None:
+        path = self.sources_dir / TREATY_DIR / spec.file
+        _check_en_name(path, spec)
+        if spec.zh:
+            check_zh_name(self.sources_dir / ZH_TEXT, spec.zh)
+        g, uri = self.graph, self.ids.treaty(spec.key)
+        g.add((uri, RDF.type, CPB.Treaty))
+        g.add((uri, SKOS.prefLabel, Literal(spec.en, lang="en")))
+        if spec.zh:
+            g.add((uri, SKOS.prefLabel, Literal(spec.zh, lang="zh")))
+        g.add((uri, SKOS.notation, Literal(spec.notation)))
+        g.add((uri, DCTERMS.identifier, Literal(spec.bwbv)))
+        g.add((uri, DCTERMS.source, spec.source))
+        g.add((uri, PROV.wasDerivedFrom, spec.source))
+        g.add((uri, SKOS.editorialNote, Literal(PROVENANCE.format(bwbv=spec.bwbv), lang="en")))
+        published = 0
+        for order, provision in enumerate(parse_provisions(path, spec), start=1):
+            if spec.publishes(provision.key):
+                self.provision(spec, path, provision, order)
+                published += 1
+        expected = len(spec.sequence) if spec.published is None else len(spec.published)
+        if published != expected:
+            raise SourceError(path, f"{published} provisions of {spec.key} found, {expected} expected")
+
+    def provision(self, spec: TreatySpec, path: Path, provision: Provision, order: int) -> None:
+        treaty = self.ids.treaty(spec.key)
+        if provision.kind == "Article":
+            uri, cls, notation = self.ids.article(spec.key, provision.number), CPB.Article, f"Art. {provision.number}"
+        else:
+            uri, cls, notation = self.ids.treaty_annex(spec.key, provision.number), CPB.TreatyAnnex, provision.name
+        title, note = choose_title(path, provision, self.titles[spec.key].get(provision.key), self.facts)
+        g = self.graph
+        g.add((uri, RDF.type, cls))
+        g.add((uri, CPB.number, Literal(provision.number)))
+        g.add((uri, SKOS.notation, Literal(notation)))
+        g.add((uri, SKOS.prefLabel, Literal(title, lang="en")))
+        g.add((uri, CPB.text, Literal(provision.text, lang="en")))
+        g.add((uri, CPB.provisionOf, treaty))
+        g.add((treaty, CPB.hasProvision, uri))
+        g.add((uri, CPB.order, Literal(order, datatype=XSD.integer)))
+        g.add((uri, DCTERMS.source, spec.source))
+        if note:
+            g.add((uri, SKOS.editorialNote, Literal(note, lang="en")))
+
+
+def build_graph(sources_dir: Path, ids: Ids) -> Graph:
+    """The Cartagena Protocol, the Supplementary Protocol and three Convention articles.
+
+    Args:
+        sources_dir: ``data/sources``.
+        ids: The URI scheme.
+
+    Returns:
+        The treaties graph.
+
+    Raises:
+        SourceError: a treaty file is missing, a provision is missing, repeated or out of
+            order, a title disagrees with ``reference-facts.md``, or a treaty name is not
+            where the code says it is printed (file and line).
+    """
+    builder = TreatyBuilder(ids, sources_dir)
+    for spec in TREATIES:
+        builder.treaty(spec)
+    return builder.graph

@@ -1,0 +1,310 @@
+"""``/dumps/``: every file of the build's ``dist/`` to download, and the VoID description.
+
+* ``GET /dumps/`` lists the files with size, SHA-256 checksum (from ``SHA256SUMS``, computed
+  for files it does not list) and format: JSON by default, a page of the site for a browser
+  (``Accept: text/html``) or ``?format=html`` (:func:`cpbkg.web.routes.ui.dumps_page`, in the reader's
+  language).
+* ``GET /dumps/{file}`` downloads one file with its media type (``cpbkg.nt.gz`` is served as
+  ``application/gzip``: the bytes are the gzip file, not N-Triples), ``Content-Length``,
+  ``Accept-Ranges: bytes`` and single or multiple byte ranges (Starlette's ``FileResponse``,
+  ``206``/``416``), ``HEAD``, a strong ``ETag`` (the file's SHA-256) and ``Last-Modified`` with
+  ``304`` answers. Only plain files directly inside ``dist/`` are served: a name with a
+  path separator, a leading dot or ``..`` is refused (404), and so is anything whose resolved
+  path leaves ``dist/``.
+* ``GET /.well-known/void`` (and ``/void``) is ``dist/void.ttl`` (VoID + DCAT), negotiated:
+  Turtle (default), N-Triples, JSON-LD, RDF/XML, TriG, N-Quads; ``?format=`` overrides.
+
+Dumps are never gzipped on the fly (the middleware skips ``/dumps/{file}``): that would drop
+``Content-Length`` and break ranges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import anyio
+import pyoxigraph as ox
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from cpbkg.errors import NotAcceptable, NotFound, StoreError
+from cpbkg.sparql.formats import FORMATS, format_choice
+from cpbkg.web.negotiation import GRAPH_OFFERS, negotiate
+from cpbkg.web.routes.sparql import CACHE_CONTROL, not_modified
+from cpbkg.web.routes.ui import dumps_page, page_language
+
+router = APIRouter(tags=["dumps"])
+
+#: name suffix -> (media type served, what the file is)
+MEDIA_TYPES: tuple[tuple[str, str, str], ...] = (
+    (".nt.gz", "application/gzip", "N-Triples, gzip-compressed"),
+    (".nq.gz", "application/gzip", "N-Quads, gzip-compressed"),
+    (".ttl.gz", "application/gzip", "Turtle, gzip-compressed"),
+    (".gz", "application/gzip", "gzip-compressed"),
+    (".trig", "application/trig", "TriG (one named graph per part)"),
+    (".ttl", "text/turtle", "Turtle"),
+    (".nt", "application/n-triples", "N-Triples"),
+    (".nq", "application/n-quads", "N-Quads"),
+    (".jsonld", "application/ld+json", "JSON-LD"),
+    (".rdf", "application/rdf+xml", "RDF/XML"),
+    (".owl", "application/rdf+xml", "RDF/XML"),
+    (".json", "application/json", "JSON"),
+    (".csv", "text/csv", "CSV"),
+    (".md", "text/markdown", "Markdown"),
+    (".txt", "text/plain", "text"),
+    ("SHA256SUMS", "text/plain", "SHA-256 checksums (sha256sum format)"),
+)
+DESCRIPTIONS = {
+    "cpbkg.trig": "the whole graph, one named graph per part",
+    "cpbkg.ttl": "the union of all parts",
+    "cpbkg.nt.gz": "the union of all parts, one triple per line",
+    "cpbkg.jsonld": "the union of all parts",
+    "void.ttl": "VoID + DCAT description of the dataset and these files",
+    "shacl-report.ttl": "the SHACL validation report of this build",
+    "release.json": "version, build time, data hash, triple counts",
+    "SHA256SUMS": "checksums of the other files",
+}
+
+
+def media_type_of(name: str) -> tuple[str, str]:
+    """(media type, format description) of a dist/ file by its name."""
+    for suffix, media, label in MEDIA_TYPES:
+        if name.endswith(suffix):
+            return media, label
+    return "application/octet-stream", "file"
+
+
+def _content_type(media: str) -> str:
+    return media + "; charset=utf-8" if media.startswith("text/") else media
+
+
+class _Checksums:
+    """SHA-256 of the dist/ files: from SHA256SUMS when it lists them, else computed once per (mtime, size)."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, int, int], str] = {}
+        self._lock = threading.Lock()
+
+    def of(self, path: Path, listed: dict[str, str]) -> str:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            found = self._known.get(key)
+        if found is None:
+            sums_mtime = (path.parent / "SHA256SUMS").stat().st_mtime_ns if (path.parent / "SHA256SUMS").is_file() else 0
+            if path.name in listed and sums_mtime >= stat.st_mtime_ns:
+                found = listed[path.name]
+            else:
+                digest = hashlib.sha256()
+                with path.open("rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        digest.update(block)
+                found = digest.hexdigest()
+            with self._lock:
+                self._known[key] = found
+        return found
+
+
+_CHECKSUMS = _Checksums()
+
+
+def _listed(dist: Path) -> dict[str, str]:
+    try:
+        text = (dist / "SHA256SUMS").read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        digest, _, name = line.partition("  ")
+        if len(digest) == 64 and name:
+            out[name.strip().lstrip("*")] = digest
+    return out
+
+
+def dist_files(dist: Path) -> list[dict[str, object]]:
+    """Every plain file of dist/, by name: name, size, sha256, media type, format, url."""
+    if not dist.is_dir():
+        raise StoreError(f"{dist}: no build to list; run `cpbkg build`")
+    listed = _listed(dist)
+    root = dist.resolve()
+    files = []
+    for path in sorted(dist.iterdir(), key=lambda p: p.name):
+        if not path.is_file() or path.name.startswith(".") or path.resolve().parent != root:
+            continue
+        media, label = media_type_of(path.name)
+        files.append({
+            "name": path.name,
+            "url": "/dumps/" + path.name,
+            "size": path.stat().st_size,
+            "sha256": _CHECKSUMS.of(path, listed),
+            "media_type": media,
+            "format": label,
+            "description": DESCRIPTIONS.get(path.name, ""),
+        })
+    return files
+
+
+def _safe_file(dist: Path, name: str) -> Path:
+    """The file ``name`` directly inside ``dist``, or NotFound (never anything outside it)."""
+    if (not name or name in (".", "..") or name.startswith(".") or "/" in name or "\\" in name
+            or "\x00" in name):
+        raise NotFound(f"no file {name!r} in the dumps")
+    root = dist.resolve()
+    path = (dist / name).resolve()
+    if path.parent != root or not path.is_file():
+        raise NotFound(f"no file {name!r} in the dumps; see /dumps/")
+    return path
+
+
+@router.api_route("/dumps", methods=["GET", "HEAD"], include_in_schema=False)
+def dumps_redirect() -> RedirectResponse:
+    return RedirectResponse("/dumps/", status_code=301)
+
+
+@router.api_route("/dumps/", methods=["GET", "HEAD"], summary="List the downloadable files",
+                  responses={200: {"content": {"application/json": {}, "text/html": {}}}})
+def dumps_listing(
+    request: Request,
+    format: Annotated[str | None, Query(description="json or html, overriding Accept")] = None,
+) -> Response:
+    """Every file of the build (dumps in TriG, Turtle, N-Triples.gz, JSON-LD; VoID; SHACL report;
+    release record; checksums) with its size, SHA-256 and format."""
+    settings = request.app.state.settings
+    release = request.app.state.store.release
+    if format is not None:
+        kind = {"json": "json", "application/json": "json", "html": "html", "text/html": "html"}.get(format.lower())
+        if kind is None:
+            raise NotAcceptable(f"the listing is json or html, not {format!r}")
+    else:
+        kind = negotiate(request.headers.get("accept"), [("application/json", "json"), ("text/html", "html")])
+        if kind is None:
+            raise NotAcceptable("the listing is given as application/json or text/html")
+    files = dist_files(settings.dist_dir)
+    variant = kind if kind == "json" else f"html-{page_language(request)}"  # the page is in the reader's language
+    etag = 'W/"' + hashlib.sha1(json.dumps(files, sort_keys=True).encode()).hexdigest()[:20] + f'-{variant}"'
+    headers = {"Vary": "Accept" if format else "Accept, Accept-Language", "ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if not_modified(request, etag, None):
+        return Response(status_code=304, headers=headers)
+    if kind == "json":
+        doc = {"version": release.version, "built": release.built, "data_hash": release.data_hash,
+               "triples": release.triples, "void": "/.well-known/void", "files": files}
+        return Response(json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8"),
+                        headers={**headers, "Content-Type": "application/json"})
+    return dumps_page(request, files, headers=headers)
+
+
+@router.api_route("/dumps/{name}", methods=["GET", "HEAD"], summary="Download one file",
+                  responses={200: {"description": "the file"}, 206: {"description": "a byte range of it"},
+                             304: {"description": "not modified"}, 404: {"description": "no such file"},
+                             416: {"description": "range not satisfiable"}},
+                  response_class=FileResponse)
+def dumps_file(request: Request, name: str) -> Response:
+    """One file of the build, with Content-Length, byte ranges (``Range``), ETag and Last-Modified."""
+    dist: Path = request.app.state.settings.dist_dir
+    path = _safe_file(dist, name)
+    media, _ = media_type_of(path.name)
+    try:
+        file = path.open("rb")
+    except FileNotFoundError:
+        raise NotFound(f"no file {name} in this build") from None
+    try:
+        digest = _CHECKSUMS.of(path, _listed(dist))
+        response = OpenFileResponse(file, path, headers={"ETag": f'"{digest}"', "Cache-Control": "public, max-age=300"},
+                                    media_type=_content_type(media))
+    except BaseException:
+        file.close()
+        raise
+    if not_modified(request, f'"{digest}"', response.headers.get("last-modified")):
+        file.close()
+        return Response(status_code=304, headers={"ETag": f'"{digest}"',
+                                                  "Last-Modified": response.headers["last-modified"]})
+    return response
+
+
+class OpenFileResponse(FileResponse):
+    """A :class:`FileResponse` of a file opened when the request was routed.
+
+    A new build swaps ``dist/`` in and deletes the old one at any moment; a response that
+    opened the file by name only when sending could find another file (another length than
+    its Content-Length said) or none, and drop the connection (seen in
+    ``test_a_new_build_swaps_in_atomically_under_readers``). The open file is the old build's
+    until it is sent whole.
+    """
+
+    def __init__(self, file: BinaryIO, path: Path, **options: Any) -> None:
+        self._file = file
+        super().__init__(path, stat_result=os.fstat(file.fileno()), **options)
+
+    @asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        # Starlette's FileResponse reads through this (1.x); the file is closed in __call__
+        yield anyio.wrap_file(self._file)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope = {**scope, "extensions": {k: v for k, v in scope.get("extensions", {}).items()
+                                         if k != "http.response.pathsend"}}  # pathsend would reopen by name
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._file.close()
+
+
+# --------------------------------------------------------------------------- VoID
+
+VOID_FILE = "void.ttl"
+
+
+def _void_body(request: Request, fmt: str) -> bytes:
+    path = _safe_file(request.app.state.settings.dist_dir, VOID_FILE)
+    if fmt == "ttl":
+        return path.read_bytes()
+    cache: dict[tuple[str, str], bytes] = request.app.state.void_cache
+    key = (str(path.stat().st_mtime_ns), fmt)
+    body = cache.get(key)
+    if body is None:
+        quads = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+        body = ox.serialize(quads, format=FORMATS[fmt].ox) or b""  # type: ignore[arg-type]
+        if len(cache) > 32:
+            cache.clear()
+        cache[key] = body
+    return body
+
+
+@router.api_route("/.well-known/void", methods=["GET", "HEAD"], summary="VoID description of the dataset",
+                  responses={200: {"content": {FORMATS[n].media_type: {} for n in ("ttl", "nt", "jsonld", "rdfxml")}},
+                             406: {"description": "no acceptable RDF format"}})
+def void(
+    request: Request,
+    format: Annotated[str | None, Query(description="ttl, nt, jsonld, rdfxml, trig or nq, overriding Accept")] = None,
+) -> Response:
+    """The VoID + DCAT description of the dataset (``dist/void.ttl``): triples, classes, named graphs,
+    distributions with sizes and checksums, licence, SPARQL endpoint."""
+    if format is not None:
+        choice = format_choice(format)
+        fmt = choice[1] if choice else None
+        if fmt is None:
+            raise NotAcceptable(f"VoID is RDF: format= one of ttl, nt, jsonld, rdfxml, trig, nq; not {format!r}")
+    else:
+        fmt = negotiate(request.headers.get("accept"), GRAPH_OFFERS)
+        if fmt is None:
+            raise NotAcceptable("VoID is given as text/turtle, application/n-triples, application/ld+json, "
+                                "application/rdf+xml, application/trig or application/n-quads")
+    etag = f'W/"{request.app.state.store.data_version}-void-{fmt}"'
+    headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if not_modified(request, etag, None):
+        return Response(status_code=304, headers=headers)
+    body = _void_body(request, fmt)
+    return Response(body, headers={**headers, "Content-Type": FORMATS[fmt].content_type})
+
+
+@router.api_route("/void", methods=["GET", "HEAD"], include_in_schema=False)
+def void_alias(request: Request, format: str | None = None) -> Response:
+    return void(request, format)

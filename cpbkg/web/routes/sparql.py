@@ -1,0 +1,659 @@
+"""``/sparql``: the SPARQL 1.1 Protocol endpoint for queries, read-only, with its service description.
+
+Requests (SPARQL 1.1 Protocol §2.1):
+
+* ``GET /sparql?query=…`` ; ``POST`` ``application/x-www-form-urlencoded`` with ``query=…`` ;
+  ``POST`` ``application/sparql-query`` with the query as the body (UTF-8 only);
+* ``default-graph-uri`` / ``named-graph-uri`` (repeatable) set the dataset and override the
+  query's ``FROM``/``FROM NAMED``; graphs are looked up in the store, never fetched. Without
+  either, the default graph is the union of the store's named graphs (``sd:UnionDefaultGraph``);
+* ``format=`` (``json``, ``xml``, ``csv``, ``tsv``, ``ttl``, ``nt``, ``jsonld``, ``rdfxml``,
+  ``trig``, ``nq`` or a media type) overrides ``Accept``.
+
+Answers are negotiated on ``Accept`` with q-values (:mod:`cpbkg.web.negotiation`): SPARQL
+JSON (the default), XML, CSV, TSV for SELECT and ASK; Turtle (the default), N-Triples,
+JSON-LD, RDF/XML, TriG, N-Quads for CONSTRUCT and DESCRIBE; an HTML table when a browser asks
+for ``text/html``. ``GET /sparql`` without a query returns the SPARQL 1.1 Service Description,
+negotiated the same way.
+
+Statuses: 400 for a malformed query (the message gives line and column) or a refused one
+(update, ``LOAD``, ``SERVICE``); 422 for a valid query over the result cap or that cannot be
+evaluated (an unknown function); 406 when no acceptable format fits; 413 for a body over
+``Settings.max_body``; 415 for a POST type other than the two above or a charset other than
+UTF-8; 503 when the query ran past the timeout or out of memory (its worker is killed; everyone
+else is still answered) or no worker became free within the timeout. Successful answers carry
+``ETag`` and ``Last-Modified`` (they change only when the data is rebuilt) and are answered
+``304`` on a matching ``If-None-Match``/``If-Modified-Since``; they are gzipped (and cached
+gzipped) when the client accepts it.
+
+The handlers are ``async`` but never block the event loop. A repeated ``GET`` is answered from
+the cache by :func:`cached_answer` before routing (the app's outermost middleware); anything
+else that must run waits on the loop for one of the ``Settings.query_workers`` slots (up to the
+timeout, then 503) and then talks to its worker process from a thread (:mod:`cpbkg.sparql`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import gzip
+import hashlib
+import html
+import json
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Annotated
+from urllib.parse import parse_qs, parse_qsl
+
+import anyio
+import pyoxigraph as ox
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.datastructures import Headers, State
+
+from cpbkg import __version__
+from cpbkg.errors import (
+    BodyTooLarge,
+    NotAcceptable,
+    QueryRefused,
+    RequestError,
+    RequestTimeout,
+    ServerBusy,
+    UnsupportedMediaType,
+)
+from cpbkg.sparql.execute import Answer
+from cpbkg.sparql.formats import FORMAT_VALUES, FORMATS, format_choice
+from cpbkg.sparql.pool import PoolClosed
+from cpbkg.sparql.service import Prepared, QueryService
+from cpbkg.web.memo import memorable
+from cpbkg.web.negotiation import GRAPH_OFFERS, RESULT_OFFERS, negotiate, wants
+
+router = APIRouter(tags=["SPARQL"])
+
+#: answers smaller than this are not worth compressing
+GZIP_MIN = 1000
+#: compress on the event loop only below this size; larger ones in a thread
+_GZIP_INLINE_MAX = 64 * 1024
+#: queries longer than this are lexed in a thread, not on the event loop
+_SCAN_INLINE_MAX = 4 * 1024
+VARY = "Accept, Accept-Encoding"
+CACHE_CONTROL = "public, no-cache"
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+DCT = "http://purl.org/dc/terms/"
+VOID = "http://rdfs.org/ns/void#"
+
+QUERY_DOC = "A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT or DESCRIBE). Without it, GET returns the service description."
+DEFAULT_GRAPH_DOC = ("IRI of a graph of the store to use as (part of) the default graph; repeatable. "
+                     "Overrides FROM. IRIs that are not graphs of the store are empty graphs; nothing is fetched.")
+NAMED_GRAPH_DOC = "IRI of a graph of the store to make available to GRAPH; repeatable. Overrides FROM NAMED."
+FORMAT_DOC = ("Answer format, overriding Accept: " + ", ".join(FORMAT_VALUES) +
+              ", or a media type. json/xml mean JSON-LD/RDF-XML for CONSTRUCT and DESCRIBE.")
+
+_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "The answer, in the negotiated format.",
+          "content": {FORMATS[n].media_type: {} for n in FORMATS}},
+    304: {"description": "Not modified (ETag / Last-Modified)."},
+    400: {"description": "Malformed query (message with line and column), or refused query (update, LOAD, "
+                         "SERVICE).", "content": {"text/plain": {}}},
+    422: {"description": "More results than the cap, or a valid query that cannot be evaluated "
+                         "(e.g. an unsupported function).", "content": {"text/plain": {}}},
+    406: {"description": "No acceptable format for this kind of answer.", "content": {"text/plain": {}}},
+    413: {"description": "Request body too large."},
+    415: {"description": "POST body type not taken (only form-encoded and application/sparql-query, UTF-8)."},
+    503: {"description": "The query ran past the timeout and was stopped, or every worker was busy."},
+}
+
+
+# --------------------------------------------------------------------------- shared with the named-query API
+
+
+def query_service(request: Request) -> QueryService:
+    return request.app.state.query_service  # type: ignore[no-any-return]
+
+
+def choose_formats(request: Request, values: list[str]) -> tuple[str | None, str | None, bool]:
+    """(results format, graph format, html) from ``format=`` values or else the ``Accept`` header.
+
+    Raises:
+        RequestError: ``format=`` values of which none is known.
+    """
+    return formats_for(request.headers.get("accept"), values)
+
+
+def formats_for(accept: str | None, values: list[str]) -> tuple[str | None, str | None, bool]:
+    """:func:`choose_formats` on the header's value."""
+    if values:
+        for value in values:
+            if value.strip().lower() == "html":
+                return "json", "ttl", True
+            choice = format_choice(value)
+            if choice is not None:
+                return choice[0], choice[1], False
+        raise RequestError(f"unknown format {values[0]!r}: use one of {', '.join(FORMAT_VALUES)} or a media type")
+    return _negotiated(accept)
+
+
+@lru_cache(maxsize=256)
+def _negotiated(accept: str | None) -> tuple[str | None, str | None, bool]:
+    if wants(accept, "text/html", over=[m for m, _ in RESULT_OFFERS + GRAPH_OFFERS]):
+        return "json", "ttl", True
+    return negotiate(accept, RESULT_OFFERS), negotiate(accept, GRAPH_OFFERS), False
+
+
+def last_modified(request: Request) -> str:
+    """The build time of the data, as an HTTP date."""
+    return http_date(request.app.state.store.release.built)
+
+
+@lru_cache(maxsize=16)
+def http_date(built: str) -> str:
+    """An ISO 8601 time (``release.json``'s ``built``) as an HTTP date."""
+    try:
+        moment = datetime.fromisoformat(built.replace("Z", "+00:00"))
+    except ValueError:
+        moment = datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return email.utils.format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def not_modified(request: Request | Headers, etag: str | None, modified: str | None) -> bool:
+    """True if the client's validators (If-None-Match, else If-Modified-Since) match (RFC 9110 §13)."""
+    headers = request.headers if isinstance(request, Request) else request
+    inm = headers.get("if-none-match")
+    if inm is not None:
+        if etag is None:
+            return False
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        return "*" in tags or etag.removeprefix("W/") in tags
+    ims = headers.get("if-modified-since")
+    if ims and modified:
+        try:
+            return email.utils.parsedate_to_datetime(modified) <= email.utils.parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def accepts_gzip(request: Request | Headers) -> bool:
+    """True if ``Accept-Encoding`` names gzip with a quality above 0."""
+    headers = request.headers if isinstance(request, Request) else request
+    for part in headers.get("accept-encoding", "").split(","):
+        name, _, params = part.partition(";")
+        if name.strip().lower() not in ("gzip", "x-gzip"):
+            continue
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return True
+        return True
+    return False
+
+
+def _gzip(answer: Answer, service: QueryService, prepared: Prepared) -> bytes:
+    if answer.gzipped is None:
+        before = len(answer.body) + 256
+        answer.gzipped = gzip.compress(answer.body, compresslevel=6, mtime=0)
+        if prepared.cacheable:
+            service.cache.grew(prepared.key, before, answer)
+    return answer.gzipped
+
+
+def _run_blocking(state: State, prepared: Prepared, compress: bool) -> Answer:
+    # the service is looked up here, in the thread, not when the request began: a reload
+    # (POST /admin/reload) may have swapped it; a job that still met the retired pool closed
+    # is run once more on the current one
+    service: QueryService = state.query_service
+    try:
+        answer = service.run(prepared)
+    except PoolClosed:
+        if state.query_service is service:
+            raise
+        service = state.query_service
+        answer = service.run(prepared)
+    if compress and len(answer.body) >= GZIP_MIN:
+        _gzip(answer, service, prepared)
+    return answer
+
+
+def _prepare(state: State, text: str, formats: tuple[str | None, str | None, bool], headers: Headers,
+             **options: object) -> tuple[Prepared, dict[str, str], bool]:
+    """Check a query; the validator headers of its answer; whether the client already has it."""
+    service: QueryService = state.query_service
+    results_format, graph_format, as_html = formats
+    prepared = service.prepare(text, results_format=results_format, graph_format=graph_format,
+                               **options)  # type: ignore[arg-type]
+    response_headers = {"Vary": VARY}
+    if not prepared.cacheable:
+        return prepared, response_headers, False
+    etag = prepared.etag + ("-html" if as_html else "")
+    modified = http_date(state.store.release.built)
+    response_headers.update({"ETag": etag, "Last-Modified": modified, "Cache-Control": CACHE_CONTROL})
+    return prepared, response_headers, not_modified(headers, etag, modified)
+
+
+def _answer_response(answer: Answer, headers: dict[str, str], body: bytes | None) -> Response:
+    """The response for a serialised answer; ``body`` is its gzipped form, if sent so."""
+    headers["Content-Type"] = answer.content_type
+    if body is not None:
+        headers["Content-Encoding"] = "gzip"
+        return Response(body, headers=headers)
+    return Response(answer.body, headers=headers)
+
+
+async def _run(state: State, prepared: Prepared, compress: bool) -> Answer:
+    """Run on a worker: wait (on the loop, up to the timeout) for a free worker slot, then use a thread."""
+    slots: anyio.CapacityLimiter = state.query_slots
+    acquired = False
+    with anyio.move_on_after(prepared.job.timeout):
+        await slots.acquire()
+        acquired = True
+    if not acquired:
+        raise ServerBusy(f"every query worker stayed busy for {prepared.job.timeout:g} s; try again later")
+    try:
+        return await anyio.to_thread.run_sync(_run_blocking, state, prepared, compress,
+                                              limiter=state.query_threads)
+    finally:
+        slots.release()
+
+
+async def answer_query(
+    request: Request,
+    text: str,
+    *,
+    formats: tuple[str | None, str | None, bool],
+    default_graphs: list[str] | None = None,
+    named_graphs: list[str] | None = None,
+    substitutions: dict[ox.Variable, ox.NamedNode | ox.Literal] | None = None,
+    union: bool | None = None,
+) -> Response:
+    """Check, run (or take from the cache) and send one query's answer."""
+    service = query_service(request)
+    as_html = formats[2]
+    options = {"default_graphs": default_graphs, "named_graphs": named_graphs, "substitutions": substitutions,
+               "union": union}
+    if len(text) <= _SCAN_INLINE_MAX:
+        prepared, headers, fresh = _prepare(request.app.state, text, formats, request.headers, **options)
+    else:  # lexing a long text takes a while: not on the event loop
+        prepared, headers, fresh = await anyio.to_thread.run_sync(
+            lambda: _prepare(request.app.state, text, formats, request.headers, **options))
+    if prepared.cacheable:
+        memorable(request)  # the same answer for as long as the data is the same
+    if fresh:
+        return Response(status_code=304, headers=headers)
+    compress = accepts_gzip(request) and not as_html
+    answer = service.cached(prepared)
+    if answer is None:
+        answer = await _run(request.app.state, prepared, compress)
+    if as_html:
+        body = await anyio.to_thread.run_sync(render_html_answer, answer, text)
+        headers["Content-Type"] = "text/html; charset=utf-8"
+        return Response(body, headers=headers)
+    gzipped = None
+    if compress and len(answer.body) >= GZIP_MIN:
+        if answer.gzipped is None and len(answer.body) > _GZIP_INLINE_MAX:
+            gzipped = await anyio.to_thread.run_sync(_gzip, answer, service, prepared)
+        else:
+            gzipped = _gzip(answer, service, prepared)
+    return _answer_response(answer, headers, gzipped)
+
+
+def cached_answer(state: State, query_string: bytes, headers: Headers) -> Response | None:
+    """The response to ``GET /sparql?query=...`` when its answer is in the cache, else None.
+
+    The fast path of :class:`cpbkg.web.app` (no routing, no dependency injection): the same
+    checks, negotiation, validators and bytes as :func:`sparql_get`, for the repeated queries
+    that make most of the traffic. Anything else -- no query, an update, a miss, HTML, an
+    error -- returns None and takes the normal route (which reports the error).
+    """
+    params: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        params.setdefault(key, []).append(value)
+    texts = params.get("query")
+    if not texts or len(texts) != 1 or "update" in params or len(texts[0]) > _SCAN_INLINE_MAX:
+        return None
+    formats = formats_for(headers.get("accept"), params.get("format", []))
+    if formats[2]:
+        return None
+    dg, ng = params.get("default-graph-uri"), params.get("named-graph-uri")
+    given = bool(dg or ng)
+    prepared, response_headers, fresh = _prepare(state, texts[0], formats, headers,
+                                                 default_graphs=(dg or []) if given else None,
+                                                 named_graphs=(ng or []) if given else None)
+    if fresh:
+        return Response(status_code=304, headers=response_headers)
+    answer = state.query_service.cached(prepared)
+    if answer is None:
+        return None
+    gzipped = None
+    if len(answer.body) >= GZIP_MIN and accepts_gzip(headers):
+        if answer.gzipped is None:
+            return None  # compressing is for the normal route (in a thread if large)
+        gzipped = answer.gzipped
+    return _answer_response(answer, response_headers, gzipped)
+
+
+# --------------------------------------------------------------------------- the endpoint
+
+
+def _refuse_update(params: dict[str, list[str]] | object) -> None:
+    raise QueryRefused("updates are not allowed on this endpoint: it is read-only "
+                       "(only SELECT, ASK, CONSTRUCT and DESCRIBE queries run)")
+
+
+def _one_query(values: list[str]) -> str | None:
+    if len(values) > 1:
+        raise RequestError(f"give one query, not {len(values)} (the query parameter appears {len(values)} times)")
+    return values[0] if values else None
+
+
+@router.api_route("/sparql", methods=["GET", "HEAD"], summary="SPARQL query (GET) or service description",
+                  responses=_RESPONSES, response_class=Response)
+async def sparql_get(
+    request: Request,
+    query: Annotated[str | None, Query(description=QUERY_DOC)] = None,
+    default_graph_uri: Annotated[list[str], Query(alias="default-graph-uri", description=DEFAULT_GRAPH_DOC)] = [],  # noqa: B006
+    named_graph_uri: Annotated[list[str], Query(alias="named-graph-uri", description=NAMED_GRAPH_DOC)] = [],  # noqa: B006
+    format: Annotated[list[str], Query(description=FORMAT_DOC)] = [],  # noqa: B006
+) -> Response:
+    """Run a query given in the URL (SPARQL 1.1 Protocol, query via GET); without one, the
+    SPARQL 1.1 Service Description of this endpoint (Turtle, N-Triples, JSON-LD, RDF/XML or HTML)."""
+    params = request.query_params
+    if "update" in params:
+        _refuse_update(params)
+    text = _one_query(params.getlist("query"))
+    if text is None:
+        return await service_description(request, params.getlist("format"))
+    dg = params.getlist("default-graph-uri")
+    ng = params.getlist("named-graph-uri")
+    return await answer_query(request, text, formats=choose_formats(request, params.getlist("format")),
+                              default_graphs=dg if dg or ng else None, named_graphs=ng if dg or ng else None)
+
+
+_POST_BODY = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "required": ["query"], "properties": {
+                "query": {"type": "string", "description": QUERY_DOC},
+                "default-graph-uri": {"type": "array", "items": {"type": "string"}, "description": DEFAULT_GRAPH_DOC},
+                "named-graph-uri": {"type": "array", "items": {"type": "string"}, "description": NAMED_GRAPH_DOC},
+                "format": {"type": "string", "description": FORMAT_DOC},
+            }},
+        },
+        "application/sparql-query": {"schema": {"type": "string", "description": "the query, UTF-8"}},
+    },
+}
+
+
+async def read_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes, and with 408 if it
+    has not all arrived after ``timeout`` seconds (default ``Settings.body_timeout``: a client that
+    declares more than it sends does not hold its connection for ever)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"the request body is {declared} bytes; this endpoint takes at most {limit}")
+    if timeout is None:
+        timeout = float(getattr(request.app.state.settings, "body_timeout", 30.0))
+    chunks = []
+    size = 0
+    try:
+        with anyio.fail_after(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge(f"the request body is over {limit} bytes, the most this endpoint takes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestTimeout(f"the request body did not arrive within {timeout:g} s ({size} bytes received"
+                             + (f" of {declared}" if declared else "") + ")") from None
+    return b"".join(chunks)
+
+
+def _content_type(request: Request) -> tuple[str, dict[str, str]]:
+    raw = request.headers.get("content-type")
+    if not raw:
+        raise UnsupportedMediaType("a POST needs a Content-Type: application/x-www-form-urlencoded (query=...) "
+                                   "or application/sparql-query (the query as the body)")
+    media, *rest = raw.split(";")
+    params = {}
+    for item in rest:
+        name, _, value = item.partition("=")
+        params[name.strip().lower()] = value.strip().strip('"')
+    return media.strip().lower(), params
+
+
+def _decode(body: bytes, what: str) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError(f"{what} is not UTF-8 (byte {exc.start})") from None
+
+
+@router.post("/sparql", summary="SPARQL query (POST)", responses=_RESPONSES, response_class=Response,
+             openapi_extra={"requestBody": _POST_BODY,
+                            "parameters": [
+                                {"name": "default-graph-uri", "in": "query", "required": False,
+                                 "schema": {"type": "array", "items": {"type": "string"}},
+                                 "description": DEFAULT_GRAPH_DOC},
+                                {"name": "named-graph-uri", "in": "query", "required": False,
+                                 "schema": {"type": "array", "items": {"type": "string"}},
+                                 "description": NAMED_GRAPH_DOC},
+                                {"name": "format", "in": "query", "required": False,
+                                 "schema": {"type": "string"}, "description": FORMAT_DOC},
+                            ]})
+async def sparql_post(request: Request) -> Response:
+    """Run a query sent form-encoded (``query=``) or directly (``application/sparql-query``).
+    Updates (``application/sparql-update``, ``update=``) are refused: the endpoint is read-only."""
+    media, ctype_params = _content_type(request)
+    charset = ctype_params.get("charset", "utf-8").lower()
+    if media == "application/sparql-update":
+        _refuse_update(None)
+    if media not in ("application/x-www-form-urlencoded", "application/sparql-query"):
+        raise UnsupportedMediaType(f"a POST of {media or 'no media type'!r} is not taken: send "
+                                   "application/x-www-form-urlencoded (query=...) or application/sparql-query")
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"the body must be UTF-8, not {charset}")
+    body = await read_body(request, request.app.state.settings.max_body)
+    url = request.query_params
+    if "update" in url:
+        _refuse_update(url)
+    fields: dict[str, list[str]] = {}
+    if media == "application/x-www-form-urlencoded":
+        try:
+            fields = parse_qs(_decode(body, "the form"), keep_blank_values=True, strict_parsing=False,
+                              errors="strict")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise RequestError(f"the form is not valid: {exc}") from None
+        if "update" in fields:
+            _refuse_update(fields)
+        texts = fields.get("query", []) + url.getlist("query")
+        text = _one_query(texts)
+        if text is None:
+            raise RequestError("the form has no query field (query=...)")
+    else:
+        if "query" in url:
+            raise RequestError("the query is in the body (application/sparql-query): do not give it in the URL too")
+        text = _decode(body, "the query")
+    dg = url.getlist("default-graph-uri") + fields.get("default-graph-uri", [])
+    ng = url.getlist("named-graph-uri") + fields.get("named-graph-uri", [])
+    fmt = url.getlist("format") + fields.get("format", [])
+    return await answer_query(request, text, formats=choose_formats(request, fmt),
+                              default_graphs=dg if dg or ng else None, named_graphs=ng if dg or ng else None)
+
+
+# --------------------------------------------------------------------------- service description
+
+
+def endpoint_url(request: Request) -> str:
+    """The URL the client used for the endpoint (no query string)."""
+    return str(request.url.replace(query="", fragment=""))
+
+
+def service_graph(request: Request) -> list[ox.Triple]:
+    """The SPARQL 1.1 Service Description of this endpoint."""
+    settings = request.app.state.settings
+    loaded = request.app.state.store
+    sd = lambda local: ox.NamedNode(SD + local)
+    endpoint = ox.NamedNode(endpoint_url(request))
+    service = ox.BlankNode("service")
+    dataset = ox.BlankNode("dataset")
+    default = ox.BlankNode("defaultGraph")
+    triples = [
+        ox.Triple(service, RDF_TYPE, sd("Service")),
+        ox.Triple(service, sd("endpoint"), endpoint),
+        ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
+        ox.Triple(service, sd("defaultEntailmentRegime"), ox.NamedNode("http://www.w3.org/ns/entailment/Simple")),
+        ox.Triple(service, ox.NamedNode(DCT + "title"), ox.Literal("CPB-KG SPARQL endpoint (read-only)", language="en")),
+        ox.Triple(service, ox.NamedNode(DCT + "description"), ox.Literal(
+            f"Read-only SPARQL 1.1 query endpoint of CPB-KG {__version__}. Queries run for at most "
+            f"{settings.query_timeout:g} s and return at most {settings.result_cap} rows or triples; "
+            "updates, LOAD" + ("" if settings.allow_service else " and SERVICE") + " are refused.", language="en")),
+        ox.Triple(service, sd("defaultDataset"), dataset),
+        ox.Triple(dataset, RDF_TYPE, sd("Dataset")),
+        ox.Triple(dataset, sd("defaultGraph"), default),
+        ox.Triple(default, RDF_TYPE, sd("Graph")),
+        ox.Triple(dataset, ox.NamedNode(VOID + "triples"), ox.Literal(str(loaded.release.triples),
+                  datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))),
+        ox.Triple(dataset, ox.NamedNode(DCT + "source"), ox.NamedNode(settings.base_uri + "dataset")),
+    ]
+    if settings.union_default_graph:
+        triples.append(ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")))
+        triples.append(ox.Triple(default, ox.NamedNode(DCT + "description"), ox.Literal(
+            "the union of the named graphs", language="en")))
+    if settings.allow_service:
+        triples.append(ox.Triple(service, sd("feature"), sd("BasicFederatedQuery")))
+    for name in FORMATS.values():
+        triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(name.w3c)))
+    for graph in sorted(request.app.state.store.store.named_graphs(), key=str):
+        if not isinstance(graph, ox.NamedNode):
+            continue
+        node = ox.BlankNode("g" + hashlib.sha1(graph.value.encode("utf-8")).hexdigest()[:12])
+        triples += [ox.Triple(dataset, sd("namedGraph"), node), ox.Triple(node, RDF_TYPE, sd("NamedGraph")),
+                    ox.Triple(node, sd("name"), graph)]
+    return triples
+
+
+SD_OFFERS = GRAPH_OFFERS[:4] + (("text/html", "html"),) + GRAPH_OFFERS[4:]
+SD_PREFIXES = {"sd": SD, "dcterms": DCT, "void": VOID, "formats": "http://www.w3.org/ns/formats/"}
+
+
+def _service_description_body(request: Request, fmt: str) -> bytes:
+    cache: dict[tuple[str, str], bytes] = request.app.state.sd_cache
+    key = (endpoint_url(request), fmt)
+    body = cache.get(key)
+    if body is None:
+        triples = service_graph(request)
+        if fmt == "html":
+            body = _sd_html(request, triples)
+        else:
+            body = ox.serialize(triples, format=FORMATS[fmt].ox,  # type: ignore[arg-type]
+                                prefixes=SD_PREFIXES if fmt in ("ttl", "trig", "rdfxml") else None) or b""
+        if len(cache) < 64:
+            cache[key] = body
+    return body
+
+
+async def service_description(request: Request, format_values: list[str]) -> Response:
+    if format_values:
+        fmt = None
+        for value in format_values:
+            if value.strip().lower() == "html":
+                fmt = "html"
+                break
+            choice = format_choice(value)
+            if choice is not None and choice[1] is not None:
+                fmt = choice[1]
+                break
+        if fmt is None:
+            raise NotAcceptable(f"the service description is RDF: format= one of ttl, nt, jsonld, rdfxml, trig, nq, html; "
+                                f"not {format_values[0]!r}")
+    else:
+        fmt = negotiate(request.headers.get("accept"), SD_OFFERS)
+        if fmt is None:
+            raise NotAcceptable("the service description is given as text/turtle, application/n-triples, "
+                                "application/ld+json, application/rdf+xml, application/trig, application/n-quads "
+                                "or text/html; none of them was acceptable")
+    etag = f'W/"{request.app.state.store.data_version}-sd-{fmt}"'
+    headers = {"Vary": VARY, "ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if not_modified(request, etag, None):
+        return Response(status_code=304, headers=headers)
+    body = await anyio.to_thread.run_sync(_service_description_body, request, fmt)
+    headers["Content-Type"] = "text/html; charset=utf-8" if fmt == "html" else FORMATS[fmt].content_type
+    return Response(body, headers=headers)
+
+
+def _sd_html(request: Request, triples: list[ox.Triple]) -> bytes:
+    settings = request.app.state.settings
+    url = html.escape(endpoint_url(request))
+    graphs = sorted(str(t.object)[1:-1] for t in triples if t.predicate.value == SD + "name")
+    formats = "".join(f"<li><code>{html.escape(f.media_type)}</code> ({html.escape(f.label)}; "
+                      f"<code>format={f.name}</code>)</li>" for f in FORMATS.values())
+    items = "".join(f"<li><code>{html.escape(g)}</code></li>" for g in graphs)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>CPB-KG SPARQL endpoint</title>
+<link rel="stylesheet" href="/static/cpbkg.css"></head>
+<body><main>
+<h1>CPB-KG SPARQL endpoint</h1>
+<p>This is a read-only <a href="https://www.w3.org/TR/sparql11-protocol/">SPARQL 1.1 Protocol</a> endpoint:
+<code>{url}</code>. Write queries in the <a href="/query">query editor</a>, or send them with
+<code>GET {url}?query=…</code>, a form POST (<code>query=…</code>) or a POST of
+<code>application/sparql-query</code>. Named, parameterised queries: <a href="/queries/">/queries/</a>.
+Dumps: <a href="/dumps/">/dumps/</a>.</p>
+<p>Limits: {settings.query_timeout:g} s per query, {settings.result_cap} rows or triples per answer.
+Updates, <code>LOAD</code>{"" if settings.allow_service else " and <code>SERVICE</code>"} are refused.
+The default graph is {"the union of the named graphs" if settings.union_default_graph else "the store's default graph"}.</p>
+<h2>Answer formats</h2><ul>{formats}</ul>
+<h2>Named graphs</h2><ul>{items}</ul>
+<p>This description as <a href="?format=ttl">Turtle</a>, <a href="?format=jsonld">JSON-LD</a>,
+<a href="?format=rdfxml">RDF/XML</a>.</p>
+</main></body></html>
+"""
+    return page.encode("utf-8")
+
+
+# --------------------------------------------------------------------------- HTML answers (browsers)
+
+
+def render_html_answer(answer: Answer, text: str) -> bytes:
+    """A results table (SELECT), a yes/no (ASK) or the Turtle (CONSTRUCT/DESCRIBE), for a browser."""
+    if answer.kind == "graph":
+        inner = f"<pre>{html.escape(answer.body.decode('utf-8', 'replace'))}</pre>"
+    elif answer.kind == "boolean":
+        inner = f"<p class=\"answer\">{html.escape(str(json.loads(answer.body)['boolean']).lower())}</p>"
+    else:
+        doc = json.loads(answer.body)
+        names = doc["head"].get("vars", [])
+        head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+        rows = []
+        for binding in doc["results"]["bindings"]:
+            cells = []
+            for n in names:
+                term = binding.get(n)
+                if term is None:
+                    cells.append("<td></td>")
+                elif term["type"] == "uri":
+                    v = html.escape(term["value"])
+                    cells.append(f'<td><a href="{v}">{v}</a></td>' if term["value"].startswith(("http://", "https://"))
+                                 else f"<td>{v}</td>")
+                else:
+                    extra = term.get("xml:lang") or term.get("datatype", "").rsplit("#", 1)[-1]
+                    suffix = f' <small>{html.escape(extra)}</small>' if extra and extra != "string" else ""
+                    cells.append(f"<td>{html.escape(term['value'])}{suffix}</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        inner = (f"<p>{len(rows)} rows</p><table><thead><tr>{head}</tr></thead><tbody>"
+                 + "".join(rows) + "</tbody></table>")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>CPB-KG query answer</title>
+<link rel="stylesheet" href="/static/cpbkg.css"></head>
+<body><main><h1>Query answer</h1>
+<details><summary>Query</summary><pre>{html.escape(text)}</pre></details>
+{inner}
+<p><a href="/query">Query editor</a></p>
+</main></body></html>
+"""
+    return page.encode("utf-8")

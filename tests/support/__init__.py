@@ -1,0 +1,1 @@
+"""What the tests share: live servers, graph helpers, page checks."""

@@ -1,0 +1,730 @@
+"""The SPARQL 1.1 Protocol endpoint ``/sparql`` over real HTTP (uvicorn on a loopback port), on the
+session's build: the three ways to send a query, the dataset parameters, every answer format
+(parsed back, not just looked at), negotiation with q-values and ``format=``, the error statuses
+(400 with line and column, 406, 413, 415, 422), refusals (updates by both routes, LOAD, SERVICE
+-- also written the tricky ways pyoxigraph accepts), no outbound requests, the timeout while
+others are still answered, the result cap, caching validators, CORS, gzip, the service
+description, the OpenAPI description, and the W3C protocol conformance runner.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+import rdflib
+from support.web_server import Canary, make_live
+
+from cpbkg.config import Settings
+from cpbkg.errors import (
+    QueryFailed,
+    QueryRefused,
+    QueryTimeout,
+    ServerBusy,
+    WorkerCrashed,
+)
+from cpbkg.sparql.cache import ResponseCache
+from cpbkg.sparql.execute import Answer, Job
+from cpbkg.sparql.lexer import check, describe_syntax_error, scan
+from cpbkg.sparql.pool import QueryPool
+from cpbkg.store.embedded import LoadedStore
+
+PREFIXES = """PREFIX cpb: <https://w3id.org/cpbkg/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+"""
+GOALS = PREFIXES + "SELECT ?goal ?code WHERE { ?goal a cpb:Goal ; skos:notation ?code } ORDER BY ?code"
+GOAL_A1 = "https://w3id.org/cpbkg/id/goal/A.1"
+DESCRIBE_A1 = f"CONSTRUCT {{ <{GOAL_A1}> ?p ?o }} WHERE {{ <{GOAL_A1}> ?p ?o }}"
+JSON = "application/sparql-results+json"
+XML = "application/sparql-results+xml"
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+CONFORMANCE = Path(os.environ.get("CPBKG_CONFORMANCE", "/work/shared/conformance")) / "run_protocol.py"
+
+
+@pytest.fixture(scope="module")
+def web(live: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live, timeout=30) as c:
+        yield c
+
+
+def rows_of(response: httpx.Response) -> list[dict[str, str]]:
+    """SPARQL JSON results as [{var: value}]."""
+    doc = response.json()
+    return [{k: v["value"] for k, v in b.items()} for b in doc["results"]["bindings"]]
+
+
+def goal_codes(store: LoadedStore) -> list[str]:
+    return sorted(s["code"].value for s in store.store.query(GOALS, use_default_graph_as_union=True))
+
+
+# --------------------------------------------------------------------------- the lexer (no server)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * { SERVICE <http://example.org/> { ?s ?p ?o } }",
+    "SELECT * { ?s ?p 1SERVICE <http://example.org/> {} }",
+    "SELECT * { ?s ?p ?o .SERVICE <http://example.org/> {} }",
+    "PREFIX : <http://example.org/> SELECT * { SERVICE:x {} }",
+    'SELECT * { ?s ?p "x"SERVICE<http://example.org/>{} }',
+    "SELECT * { ?s ?p trueSERVICE <http://example.org/> {} }",
+    "SELECT * { ?s ?p 1e1SERVICE <http://example.org/> {} }",
+    "SELECT * { FILTER(?a<?b)SERVICE<http://example.org/>{} }",
+    "SELECT * { BIND(1 AS ?x)SERVICE SILENT <http://example.org/> {} }",
+    "SELECT * { ?s ?p ?o # comment\n sErViCe <http://example.org/> {} }",
+    "PREFIX ex: <http://example.org/> SELECT * { ?s ?p ex:o\\#x SERVICE <http://example.org/> {} }",
+])
+def test_service_is_found_however_it_is_written(text: str) -> None:
+    """Every one of these makes pyoxigraph fetch the URL (checked when this list was made)."""
+    assert scan(text).has_service
+    with pytest.raises(QueryRefused, match="SERVICE"):
+        check(text)
+
+
+@pytest.mark.parametrize("text", [
+    'SELECT * { ?s ?p "SERVICE <http://example.org/> {}" }',
+    "SELECT * { ?s ?p '''multi\nSERVICE\nline''' }",
+    "SELECT * { ?s ?p <http://example.org/SERVICE> }",
+    "SELECT * { ?s ?p ?o } # SERVICE <http://example.org/>",
+    "PREFIX sd: <http://www.w3.org/ns/sparql-service-description#> SELECT ?s { ?s a sd:Service ; sd:endpoint ?e }",
+    "SELECT ?service { ?service ?p ?o }",
+    "SELECT * { ?s ?p _:service }",
+])
+def test_no_false_service(text: str) -> None:
+    assert not scan(text).has_service
+    check(text)
+
+
+@pytest.mark.parametrize("text, form", [
+    ("INSERT DATA { <http://a> <http://b> <http://c> }", "insert"),
+    ("PREFIX insert: <http://x/> DELETE WHERE { ?s ?p ?o }", "delete"),
+    ("LOAD <http://example.org/data.ttl>", "load"),
+    ("CLEAR ALL", "clear"),
+    ("# a comment with SELECT\nDROP GRAPH <http://g>", "drop"),
+    ("WITH <http://g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", "with"),
+])
+def test_updates_are_recognised(text: str, form: str) -> None:
+    assert scan(text).form == form
+    with pytest.raises(QueryRefused, match="LOAD|updates are not allowed"):
+        check(text)
+
+
+def test_scan_sees_form_from_and_volatile() -> None:
+    assert scan("PREFIX select: <http://x/> ASK { ?s select:p ?o }").form == "ask"
+    assert scan("SELECT * FROM <http://g> { ?s ?p ?o }").has_from
+    assert scan("SELECT*FROM NAMED<http://g>{GRAPH ?g{?s ?p ?o}}").has_from
+    assert not scan("PREFIX from: <http://x/> SELECT * { ?s from:p ?o }").has_from
+    assert scan("SELECT (RAND() AS ?r) {}").volatile and not scan("SELECT ?random {}").volatile
+    assert scan("SELECT  ?s\n# c\n{ ?s ?p  'a  b' }").normalised == "SELECT ?s { ?s ?p 'a  b' }"
+
+
+def test_answer_cache_is_an_lru_with_a_byte_budget() -> None:
+    cache = ResponseCache(4000)
+    for n in range(5):
+        cache.put(("q", n), Answer("solutions", "json", bytes(700)))
+    assert len(cache) == 4 and cache.size <= 4000 and cache.get(("q", 0)) is None  # the oldest went
+    assert cache.get(("q", 1)) is not None  # now the most recent
+    cache.put(("q", 5), Answer("solutions", "json", bytes(700)))
+    assert cache.get(("q", 1)) is not None and cache.get(("q", 2)) is None
+    cache.put(("big",), Answer("solutions", "json", bytes(2000)))  # over a quarter of the budget: not kept
+    assert cache.get(("big",)) is None
+    assert ResponseCache(0).get(("q", 1)) is None
+
+
+def test_syntax_error_message_is_readable() -> None:
+    message = describe_syntax_error("SELECT ?x WHERE {\n  ?x ?y ?z .\n  FILTER(?x = \n}",
+                                    "error at 4:1: expected one of COALESCE, CONTAINS, [_], isTriple")
+    assert message.startswith("syntax error at line 4, column 1: expected one of COALESCE, CONTAINS, isTriple")
+    assert message.endswith("\n  }\n  ^")
+
+
+# --------------------------------------------------------------------------- sending a query
+
+
+def test_get_post_form_and_post_direct_agree(web: httpx.Client, web_store: LoadedStore) -> None:
+    expected = goal_codes(web_store)
+    assert len(expected) == 14
+    answers = [
+        web.get("/sparql", params={"query": GOALS}, headers={"Accept": JSON}),
+        web.post("/sparql", data={"query": GOALS}, headers={"Accept": JSON}),
+        web.post("/sparql", content=GOALS.encode(), headers={"Content-Type": "application/sparql-query", "Accept": JSON}),
+    ]
+    for r in answers:
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == JSON
+        assert sorted(row["code"] for row in rows_of(r)) == expected
+
+
+def test_default_graph_is_the_union_and_protocol_dataset_selects_graphs(web: httpx.Client) -> None:
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    plan = "https://w3id.org/cpbkg/graph/plan"
+    in_plan = int(rows_of(web.get("/sparql", params={"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{plan}> {{ ?s ?p ?o }} }}"}))[0]["n"])
+    union = int(rows_of(web.get("/sparql", params={"query": count}))[0]["n"])
+    assert 0 < in_plan < union
+    r = web.get("/sparql", params={"query": count, "default-graph-uri": plan})
+    assert int(rows_of(r)[0]["n"]) == in_plan
+    r = web.get("/sparql", params={"query": f"SELECT (COUNT(*) AS ?n) FROM <{plan}> WHERE {{ ?s ?p ?o }}"})
+    assert int(rows_of(r)[0]["n"]) == in_plan
+    # the protocol's dataset overrides FROM; named-graph-uri limits GRAPH
+    r = web.post("/sparql", params={"named-graph-uri": plan},
+                  content=b"SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+                  headers={"Content-Type": "application/sparql-query"})
+    assert [row["g"] for row in rows_of(r)] == [plan]
+    # a graph that is not in the store is empty, and is not fetched
+    r = web.get("/sparql", params={"query": count, "default-graph-uri": "http://example.org/not-a-graph"})
+    assert rows_of(r)[0]["n"] == "0"
+
+
+@pytest.fixture()
+def canary() -> Iterator[Canary]:
+    c = Canary()
+    yield c
+    c.close()
+
+
+def test_nothing_is_fetched(web: httpx.Client, canary: Canary) -> None:
+    for query in (f"SELECT * FROM <{canary.url}> WHERE {{ ?s ?p ?o }}",
+                  f"SELECT * FROM NAMED <{canary.url}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+                  f"SELECT * WHERE {{ SERVICE <{canary.url}> {{ ?s ?p ?o }} }}",
+                  f"SELECT * WHERE {{ ?s ?p ?o }} VALUES ?x {{ 1 }} # {canary.url}"):
+        web.get("/sparql", params={"query": query})
+    r = web.get("/sparql", params={"query": "ASK { ?s ?p ?o }", "default-graph-uri": canary.url})
+    assert r.json()["boolean"] is False
+    time.sleep(0.2)
+    assert canary.hits == []
+
+
+# --------------------------------------------------------------------------- answer formats
+
+
+def parse_results(r: httpx.Response) -> list[dict[str, str]]:
+    """Any of the four results formats, parsed back into [{var: lexical value}]."""
+    media = r.headers["content-type"].split(";")[0]
+    if media == "text/csv":
+        return [{k: v for k, v in row.items() if v != ""} for row in csv.DictReader(io.StringIO(r.text))]
+    fmt = {JSON: ox.QueryResultsFormat.JSON, XML: ox.QueryResultsFormat.XML,
+           "text/tab-separated-values": ox.QueryResultsFormat.TSV}[media]
+    solutions = ox.parse_query_results(r.content, format=fmt)
+    names = [v.value for v in solutions.variables]
+    return [{n: s[n].value for n in names if s[n] is not None} for s in solutions]
+
+
+@pytest.mark.parametrize("accept, media", [
+    (JSON, JSON), (XML, XML), ("text/csv", "text/csv"), ("text/tab-separated-values", "text/tab-separated-values"),
+    ("application/json", JSON), ("application/xml", XML), (None, JSON), ("*/*", JSON),
+    ("text/*", "text/csv"),
+])
+def test_select_in_every_results_format(web: httpx.Client, web_store: LoadedStore, accept: str | None,
+                                        media: str) -> None:
+    r = web.get("/sparql", params={"query": GOALS}, headers={"Accept": accept} if accept else {})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].split(";")[0] == media
+    assert "accept" in r.headers["vary"].lower()
+    assert sorted(row["code"] for row in parse_results(r)) == goal_codes(web_store)
+
+
+@pytest.mark.parametrize("accept, media", [
+    ("application/sparql-results+xml;q=0.5, application/sparql-results+json;q=0.9", JSON),
+    ("application/sparql-results+json;q=0.2, application/sparql-results+xml", XML),
+    ("text/csv, application/sparql-results+json;q=0.5", "text/csv"),
+    ("*/*;q=0.1, text/tab-separated-values", "text/tab-separated-values"),
+    ("*/*, application/sparql-results+json;q=0", XML),
+    ("Application/SPARQL-Results+JSON", JSON),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html"),
+])
+def test_q_values(web: httpx.Client, accept: str, media: str) -> None:
+    r = web.get("/sparql", params={"query": GOALS}, headers={"Accept": accept})
+    assert r.status_code == 200
+    assert r.headers["content-type"].split(";")[0] == media
+    if media == "text/html":
+        assert "<table>" in r.text and "goal/A.1" in r.text
+
+
+def test_format_parameter_overrides_accept(web: httpx.Client, web_store: LoadedStore) -> None:
+    for value, media in (("csv", "text/csv"), ("tsv", "text/tab-separated-values"), ("xml", XML),
+                         ("json", JSON), ("text/csv", "text/csv")):
+        r = web.get("/sparql", params={"query": GOALS, "format": value}, headers={"Accept": JSON})
+        assert r.headers["content-type"].split(";")[0] == media, value
+        assert sorted(row["code"] for row in parse_results(r)) == goal_codes(web_store)
+    r = web.post("/sparql", data={"query": GOALS, "format": "tsv"})
+    assert r.headers["content-type"].startswith("text/tab-separated-values")
+
+
+@pytest.mark.parametrize("accept, fmt", [
+    ("text/turtle", ox.RdfFormat.TURTLE), ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+    ("application/ld+json", ox.RdfFormat.JSON_LD), ("application/rdf+xml", ox.RdfFormat.RDF_XML),
+    ("application/trig", ox.RdfFormat.TRIG), ("application/n-quads", ox.RdfFormat.N_QUADS),
+    (None, ox.RdfFormat.TURTLE), ("text/plain", ox.RdfFormat.N_TRIPLES),
+])
+def test_construct_in_every_graph_format(web: httpx.Client, web_store: LoadedStore, accept: str | None,
+                                         fmt: ox.RdfFormat) -> None:
+    expected = {str(t) for t in web_store.store.query(DESCRIBE_A1, use_default_graph_as_union=True)}
+    r = web.get("/sparql", params={"query": DESCRIBE_A1}, headers={"Accept": accept} if accept else {})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].split(";")[0] == (fmt.media_type if accept != "text/plain" else "application/n-triples")
+    got = {str(ox.Triple(q.subject, q.predicate, q.object)) for q in ox.parse(r.content, format=fmt)}
+    assert got == expected and len(got) > 5
+
+
+def test_construct_formats_by_name_and_rdflib_reads_turtle(web: httpx.Client) -> None:
+    for name, media in (("ttl", "text/turtle"), ("nt", "application/n-triples"), ("jsonld", "application/ld+json"),
+                        ("rdfxml", "application/rdf+xml"), ("trig", "application/trig"), ("nq", "application/n-quads"),
+                        ("json", "application/ld+json"), ("xml", "application/rdf+xml")):
+        r = web.get("/sparql", params={"query": DESCRIBE_A1, "format": name})
+        assert r.headers["content-type"].split(";")[0] == media, name
+    g = rdflib.Graph().parse(data=web.get("/sparql", params={"query": DESCRIBE_A1, "format": "ttl"}).text,
+                             format="turtle")
+    assert (rdflib.URIRef(GOAL_A1), rdflib.RDF.type, rdflib.URIRef("https://w3id.org/cpbkg/ontology#Goal")) in g
+
+
+def test_describe_and_ask(web: httpx.Client) -> None:
+    r = web.get("/sparql", params={"query": f"DESCRIBE <{GOAL_A1}>"}, headers={"Accept": "text/turtle"})
+    assert r.status_code == 200 and len(list(ox.parse(r.content, format=ox.RdfFormat.TURTLE))) > 5
+    for query, expected in ((f"ASK {{ <{GOAL_A1}> ?p ?o }}", True), ("ASK { <http://example.org/none> ?p ?o }", False)):
+        for accept in (JSON, XML):
+            r = web.get("/sparql", params={"query": query}, headers={"Accept": accept})
+            assert r.headers["content-type"] == accept
+            assert bool(ox.parse_query_results(r.content, format=ox.QueryResultsFormat.from_media_type(accept))) is expected
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_malformed_query_is_400_with_line_and_column(web: httpx.Client) -> None:
+    bad = "SELECT ?x WHERE {\n  ?x ?y ?z .\n  FILTER(?x = \n}"
+    for r in (web.get("/sparql", params={"query": bad}),
+              web.post("/sparql", data={"query": bad}),
+              web.post("/sparql", content=bad, headers={"Content-Type": "application/sparql-query"})):
+        assert r.status_code == 400
+        assert r.headers["content-type"].startswith("text/plain")
+        assert re.search(r"syntax error at line 4, column \d+: expected one of", r.text)
+        assert "Traceback" not in r.text
+    r = web.get("/sparql", params={"query": "SELECT * WHERE { ?s nope:p ?o }"})
+    assert r.status_code == 400 and "undefined prefix 'nope:'" in r.text
+    r = web.get("/sparql", params={"query": "SELECT * WHERE {"}, headers={"Accept": "application/json"})
+    assert r.status_code == 400 and r.json()["error"] == "QuerySyntaxError"
+    assert web.get("/sparql", params={"query": "   "}).status_code == 400
+    r = web.get("/sparql", params=[("query", "ASK {}"), ("query", "SELECT * {}")])
+    assert r.status_code == 400 and "one query" in r.text
+
+
+def test_a_long_query(web: httpx.Client) -> None:
+    """Over 4 kB the query is lexed in a thread; the answer is the same."""
+    long = GOALS + "\n" + "# padding\n" * 3000
+    r = web.post("/sparql", content=long, headers={"Content-Type": "application/sparql-query", "Accept": JSON})
+    assert r.status_code == 200 and len(rows_of(r)) == 14
+    r = web.get("/sparql", params={"query": long})
+    assert r.status_code == 200 and len(rows_of(r)) == 14
+
+
+def test_unknown_function_is_422_not_400(web: httpx.Client) -> None:
+    r = web.get("/sparql", params={"query": "SELECT (<http://example.org/fn>(1) AS ?x) {}"})
+    assert r.status_code == 422 and "QueryFailed" in r.text
+
+
+def test_updates_are_refused_by_every_route(web: httpx.Client, web_store: LoadedStore) -> None:
+    insert = "INSERT DATA { <http://example.org/probe> <http://example.org/p> 1 }"
+    answers = [
+        web.get("/sparql", params={"update": insert}),
+        web.post("/sparql", data={"update": insert}),
+        web.post("/sparql", content=insert, headers={"Content-Type": "application/sparql-update"}),
+        web.post("/sparql", content=insert, headers={"Content-Type": "application/sparql-query"}),
+        web.get("/sparql", params={"query": insert}),
+        web.post("/sparql", data={"query": "CLEAR ALL"}),
+        web.post("/sparql", params={"update": insert}, data={"query": "ASK {}"}),
+    ]
+    for r in answers:
+        assert r.status_code == 400, r.text
+        assert "updates are not allowed on this endpoint" in r.text
+    r = web.get("/sparql", params={"query": "LOAD <http://example.org/x.ttl>"})
+    assert r.status_code == 400 and "LOAD is refused" in r.text
+    ask = "ASK { <http://example.org/probe> ?p ?o }"
+    assert web.get("/sparql", params={"query": ask}).json()["boolean"] is False
+    assert not bool(web_store.store.query(ask, use_default_graph_as_union=True))
+
+
+def test_service_is_refused_with_a_clear_message(web: httpx.Client) -> None:
+    r = web.get("/sparql", params={"query": "SELECT * { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"})
+    assert r.status_code == 400 and "SERVICE (federated query) is refused" in r.text
+    ok = 'SELECT ?s WHERE { ?s ?p "SERVICE <http://example.org/> {}" } # SERVICE'
+    assert web.get("/sparql", params={"query": ok}).status_code == 200
+
+
+def test_406_415_413(web: httpx.Client) -> None:
+    r = web.get("/sparql", params={"query": GOALS}, headers={"Accept": "image/png"})
+    assert r.status_code == 406 and "json, xml, csv or tsv" in r.text
+    assert web.get("/sparql", params={"query": GOALS}, headers={"Accept": "text/turtle"}).status_code == 406
+    assert web.get("/sparql", params={"query": DESCRIBE_A1}, headers={"Accept": JSON}).status_code == 406
+    assert web.get("/sparql", params={"query": GOALS, "format": "ttl"}).status_code == 406
+    assert web.get("/sparql", params={"query": GOALS, "format": "png"}).status_code == 400
+    for headers, body in (({"Content-Type": "text/plain"}, b"ASK {}"), ({}, b"ASK {}"), ({}, b"query=ASK%20%7B%7D"),
+                          ({"Content-Type": "application/sparql-query; charset=UTF-16"}, "ASK {}".encode("utf-16")),
+                          ({"Content-Type": "application/json"}, b'{"query": "ASK {}"}')):
+        r = web.post("/sparql", content=body, headers=headers)
+        assert r.status_code == 415, (headers, r.text)
+    assert web.put("/sparql", params={"query": "ASK {}"}).status_code == 405
+    big = "ASK {}" + " " * (64 * 1024)
+    r = web.post("/sparql", content=big, headers={"Content-Type": "application/sparql-query"})
+    assert r.status_code == 413
+    r = web.post("/sparql", data={"query": big})
+    assert r.status_code == 413
+    r = web.post("/sparql", content=b"ASK {} \xff", headers={"Content-Type": "application/sparql-query"})
+    assert r.status_code == 400 and "UTF-8" in r.text
+
+
+def test_result_cap(web: httpx.Client, web_settings: Settings) -> None:
+    cap = web_settings.result_cap
+    r = web.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    assert r.status_code == 422 and f"more than {cap} rows" in r.text
+    r = web.get("/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"})
+    assert r.status_code == 422 and f"more than {cap} triples" in r.text
+    r = web.get("/sparql", params={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {cap}", "format": "tsv"})
+    assert r.status_code == 200 and len(r.text.rstrip("\n").split("\n")) == cap + 1
+    assert web.get("/sparql", params={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {cap + 1}"}).status_code == 422
+
+
+# --------------------------------------------------------------------------- timeout
+
+
+def test_timeout_stops_the_query_and_others_are_still_answered(web_settings: Settings, web_store: LoadedStore) -> None:
+    server, pool = make_live(web_settings.with_(query_timeout=1.5), web_store, size=2)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as slow_client, \
+                httpx.Client(base_url=server.url, timeout=30) as other:
+            other.get("/sparql", params={"query": "ASK {}"})  # workers ready
+            result: dict[str, object] = {}
+
+            def slow() -> None:
+                start = time.monotonic()
+                r = slow_client.get("/sparql", params={"query": SLOW})
+                result.update(status=r.status_code, text=r.text, seconds=time.monotonic() - start)
+
+            thread = threading.Thread(target=slow)
+            thread.start()
+            time.sleep(0.3)
+            start = time.monotonic()
+            fast = other.get("/sparql", params={"query": f'ASK {{ ?s ?p "{time.time()}" }}'})
+            fast_seconds = time.monotonic() - start
+            pages = other.get("/queries/", headers={"Accept": "application/json"})
+            assert thread.is_alive(), "the slow query should still be running"
+            thread.join(timeout=20)
+            assert fast.status_code == 200 and fast_seconds < 1.0
+            assert pages.status_code == 200
+            assert result["status"] == 503
+            assert "ran longer than 1.5 s" in str(result["text"])
+            assert 1.4 < float(result["seconds"]) < 5  # type: ignore[arg-type]
+            assert pool.killed == 1
+            # the killed worker was replaced: the pool answers again, twice at once
+            again = [other.get("/sparql", params={"query": f"ASK {{ ?s ?p {n} }}"}) for n in range(4)]
+            assert all(r.status_code == 200 for r in again)
+    finally:
+        server.stop()
+        pool.close()
+
+
+def test_cached_answers_while_every_worker_is_busy(web_settings: Settings, web_store: LoadedStore) -> None:
+    server, pool = make_live(web_settings.with_(query_timeout=2.0), web_store, size=1)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            assert c.get("/sparql", params={"query": GOALS}).status_code == 200  # now cached
+            blocker = threading.Thread(target=lambda: httpx.get(server.url + "/sparql", params={"query": SLOW},
+                                                                timeout=30))
+            blocker.start()
+            time.sleep(0.3)
+            start = time.monotonic()
+            r = c.get("/sparql", params={"query": GOALS})
+            assert r.status_code == 200 and time.monotonic() - start < 0.5
+            blocker.join()
+    finally:
+        server.stop()
+        pool.close()
+
+
+def test_a_worker_that_died_is_replaced(web_store: LoadedStore) -> None:
+    pool = QueryPool(web_store.path, size=1).start()
+    try:
+        assert pool.run(Job("ASK {}", timeout=10)).kind == "boolean"
+        (idle,) = pool.pids
+        os.kill(idle, signal.SIGKILL)  # dies while idle: the next query takes a fresh worker
+        time.sleep(0.2)
+        assert pool.run(Job("ASK {}", timeout=10)).kind == "boolean"
+        (busy,) = pool.pids
+        assert busy != idle
+        errors: list[BaseException] = []
+
+        def run_slow() -> None:
+            try:
+                pool.run(Job(SLOW, timeout=30))
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        thread = threading.Thread(target=run_slow)
+        thread.start()
+        time.sleep(0.5)
+        os.kill(busy, signal.SIGKILL)  # dies mid-query (as the OOM killer would do)
+        thread.join(timeout=10)
+        assert len(errors) == 1 and isinstance(errors[0], WorkerCrashed)
+        assert pool.run(Job("ASK {}", timeout=10)).kind == "boolean"
+        assert len(pool.pids) == 1
+    finally:
+        pool.close()
+
+
+EVERYTHING = [
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
+    "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 5000",
+    "SELECT ?b ?p ?o WHERE { ?b ?p ?o FILTER(isBlank(?b)) } ORDER BY ?b ?p ?o",
+    "CONSTRUCT { ?s ?p ?o } WHERE { ?s a <http://www.w3.org/2002/07/owl#Class> ; ?p ?o }",
+    f"DESCRIBE <{GOAL_A1}>",
+    "ASK { ?s ?p ?o FILTER(lang(?o) = 'zh') }",
+]
+TOTAL_ORDER = EVERYTHING[:3]
+
+
+def unordered(answer: Answer) -> list[str]:
+    """The rows (or triples) of an answer as strings, to compare without order."""
+    if answer.format == "json":
+        doc = json.loads(answer.body)
+        return [json.dumps(b, sort_keys=True) for b in doc["results"]["bindings"]] if "results" in doc \
+            else [str(doc["boolean"])]
+    return answer.body.decode().splitlines()
+
+
+def test_in_memory_workers_answer_like_the_store_on_disk(web_store: LoadedStore) -> None:
+    from cpbkg.sparql.catalogue import load_catalogue
+
+    texts = EVERYTHING + [q.text for q in load_catalogue(Settings().queries_dir).values()]
+    disk = QueryPool(web_store.path, size=1).start()
+    memory = QueryPool(web_store.path, size=1, in_memory=True).start()
+    try:
+        memory.warm()
+        disk.warm()
+        # the copy is made while the worker already answers (from disk): wait until it says it is whole
+        deadline = time.monotonic() + 60
+        while memory.memory_quads != [len(web_store.store)] and time.monotonic() < deadline:
+            memory.run(Job("ASK {}", timeout=10))
+            time.sleep(0.05)
+        assert memory.memory_quads == [len(web_store.store)]
+        disk.run(Job("ASK {}", timeout=10))
+        assert disk.memory_quads == [None]
+        for text in texts:
+            for fmt in ("json", "tsv"):
+                job = Job(text, results_format=fmt, graph_format="nt", cap=100_000, timeout=30)
+                a, b = memory.run(job), disk.run(job)
+                assert a.kind == b.kind
+                # the same rows; their order only where the query fixes it (ties may come either way)
+                assert sorted(unordered(a)) == sorted(unordered(b)), text
+                if text in TOTAL_ORDER:  # blank nodes keep their ids in the copy: even they sort the same
+                    assert a.body == b.body, text
+    finally:
+        disk.close()
+        memory.close()
+
+
+def test_a_store_is_copied_into_memory_only_within_both_bounds() -> None:
+    from cpbkg.sparql.service import in_memory
+
+    settings = Settings().with_(memory_store_triples=500_000, worker_memory_mb=2048)
+    assert in_memory(settings, 42_000) and in_memory(settings, 500_000)
+    assert not in_memory(settings, 500_001) and not in_memory(settings, 0)
+    assert not in_memory(settings.with_(memory_store_triples=0), 42_000)
+    # 500k triples take ~200 MB: more than half of a 300 MiB heap cap
+    assert not in_memory(settings.with_(worker_memory_mb=300), 500_000)
+    assert in_memory(settings.with_(worker_memory_mb=0), 500_000)  # no cap
+
+
+def test_a_query_over_the_memory_limit_kills_only_its_worker(web_store: LoadedStore) -> None:
+    pool = QueryPool(web_store.path, size=1, memory_mb=400).start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(WorkerCrashed, match=r"more memory.*\(at most 400 MiB\)"):
+            pool.run(Job("SELECT * { ?a ?b ?c . ?d ?e ?f } ORDER BY ?a ?f", timeout=30))
+        assert time.monotonic() - start < 20
+        assert pool.run(Job("ASK { ?s ?p ?o }", timeout=10)).body == b'{"head":{},"boolean":true}'
+    finally:
+        pool.close()
+
+
+def test_server_busy_when_no_worker_frees_up(web_store: LoadedStore) -> None:
+    pool = QueryPool(web_store.path, size=1).start()
+    try:
+        pool.run(Job("ASK {}", timeout=10))
+        thread = threading.Thread(target=lambda: pytest.raises(QueryTimeout, pool.run, Job(SLOW, timeout=2)))
+        thread.start()
+        time.sleep(0.3)
+        with pytest.raises(ServerBusy, match="busy"):
+            pool.run(Job("ASK { ?s ?p 1 }", timeout=0.5))
+        thread.join()
+        assert pool.killed == 1
+    finally:
+        pool.close()
+
+
+def test_workers_have_no_network(web_store: LoadedStore, canary: Canary) -> None:
+    """The second wall: even a SERVICE the lexer did not refuse cannot reach a host."""
+    pool = QueryPool(web_store.path, size=1, isolate_network=True)
+    try:
+        with pytest.raises(QueryFailed):
+            pool.run(Job(f"SELECT * {{ SERVICE <{canary.url}> {{ ?s ?p ?o }} }}", timeout=10))
+        if not pool.isolated:
+            pytest.skip("this kernel does not allow network namespaces (the lexer's refusal still holds)")
+        assert canary.hits == []
+    finally:
+        pool.close()
+
+
+def test_allow_service_switches_federation_on(web_settings: Settings, web_store: LoadedStore, canary: Canary) -> None:
+    server, pool = make_live(web_settings.with_(allow_service=True), web_store, size=1, isolate_network=False)
+    try:
+        r = httpx.get(server.url + "/sparql", params={"query": f"SELECT * {{ SERVICE SILENT <{canary.url}> {{ ?s ?p ?o }} }}"})
+        assert r.status_code == 200
+        assert canary.hits, "with allow_service the endpoint federates"
+    finally:
+        server.stop()
+        pool.close()
+
+
+# --------------------------------------------------------------------------- HTTP: caching, CORS, gzip, HEAD
+
+
+def test_etag_last_modified_and_304(web: httpx.Client) -> None:
+    r = web.get("/sparql", params={"query": GOALS})
+    etag, modified = r.headers["etag"], r.headers["last-modified"]
+    assert etag.startswith('W/"') and r.headers["cache-control"] == "public, no-cache"
+    again = web.get("/sparql", params={"query": GOALS}, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    # whitespace and comments do not change the answer, so not the validator either
+    same = web.get("/sparql", params={"query": "# the goals\n" + GOALS.replace(" ", "  ")}, headers={"If-None-Match": etag})
+    assert same.status_code == 304
+    assert web.get("/sparql", params={"query": GOALS}, headers={"If-Modified-Since": modified}).status_code == 304
+    assert web.get("/sparql", params={"query": GOALS, "format": "csv"}, headers={"If-None-Match": etag}).status_code == 200
+    assert "etag" not in web.get("/sparql", params={"query": "SELECT (RAND() AS ?r) {}"}).headers
+
+
+def test_cors_on_get_without_credentials(web: httpx.Client) -> None:
+    r = web.get("/sparql", params={"query": "ASK {}"}, headers={"Origin": "https://example.org"})
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in r.headers
+    pre = web.options("/sparql", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "GET"})
+    assert pre.status_code == 200 and "GET" in pre.headers["access-control-allow-methods"]
+    post = web.options("/sparql", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "POST"})
+    assert post.status_code == 400
+
+
+def test_gzip(web: httpx.Client) -> None:
+    query = PREFIXES + "SELECT ?s ?label WHERE { ?s skos:prefLabel ?label } LIMIT 500"
+    r = web.get("/sparql", params={"query": query}, headers={"Accept-Encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in r.headers["vary"].lower()
+    assert len(r.json()["results"]["bindings"]) == 500  # httpx decompressed it
+    raw = httpx.get(str(web.base_url) + "/sparql", params={"query": query}, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in raw.headers
+    assert raw.content == r.content
+    # the compressed bytes are what was sent
+    with httpx.stream("GET", str(web.base_url) + "/sparql", params={"query": query},
+                      headers={"Accept-Encoding": "gzip"}) as streamed:
+        assert gzip.decompress(b"".join(streamed.iter_raw())) == r.content
+
+
+@pytest.mark.parametrize("headers", [
+    {"Accept": JSON},
+    {"Accept": "text/csv"},
+    {"Accept": JSON, "Accept-Encoding": "gzip"},
+    {"Accept": JSON, "If-None-Match": "*"},
+], ids=["json", "csv", "gzip", "304"])
+def test_a_repeated_request_is_answered_with_the_same_bytes(web: httpx.Client, headers: dict[str, str]) -> None:
+    # 1st: run by a worker; 2nd: from the answer cache; 3rd and on: replayed by the response memo
+    query = PREFIXES + f"SELECT ?s ?label WHERE {{ ?s skos:prefLabel ?label }} LIMIT 400 # {sorted(headers.items())}"
+    url = str(web.base_url) + "/sparql"
+    sent = []
+    for _ in range(4):
+        with httpx.stream("GET", url, params={"query": query}, headers=headers) as r:
+            sent.append((r.status_code, sorted((k, v) for k, v in r.headers.items() if k not in ("date", "server")),
+                         b"".join(r.iter_raw())))
+    for later in sent[1:]:
+        assert later[:2] == sent[0][:2]
+        assert later[2] == sent[0][2]
+    if "If-None-Match" not in headers:
+        assert sent[0][0] == 200 and len(sent[0][2]) > 1000
+    # the memo keys on the headers that shape the answer: another format is another answer
+    other = web.get("/sparql", params={"query": query}, headers={"Accept": XML})
+    assert other.headers["content-type"].startswith(XML)
+    # a CORS request is not replayed: it gets its CORS headers
+    cors = web.get("/sparql", params={"query": query}, headers={**headers, "Origin": "https://example.org"})
+    assert cors.headers["access-control-allow-origin"] == "*"
+
+
+def test_head(web: httpx.Client) -> None:
+    r = web.head("/sparql", params={"query": GOALS})
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["content-type"] == JSON and int(r.headers["content-length"]) > 100
+
+
+# --------------------------------------------------------------------------- service description, OpenAPI
+
+
+def test_service_description(web: httpx.Client, live: str) -> None:
+    r = web.get("/sparql", headers={"Accept": "text/turtle"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
+    g = rdflib.Graph().parse(data=r.text, format="turtle")
+    sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    service = g.value(None, rdflib.RDF.type, sd.Service)
+    assert g.value(service, sd.endpoint) == rdflib.URIRef(live + "/sparql")
+    assert (service, sd.feature, sd.UnionDefaultGraph) in g
+    assert (service, sd.resultFormat, rdflib.URIRef("http://www.w3.org/ns/formats/SPARQL_Results_JSON")) in g
+    assert rdflib.URIRef("https://w3id.org/cpbkg/graph/plan") in set(g.objects(None, sd.name))
+    nt = web.get("/sparql", headers={"Accept": "application/n-triples"})
+    assert len(list(ox.parse(nt.content, format=ox.RdfFormat.N_TRIPLES))) == len(g)
+    assert web.get("/sparql", params={"format": "jsonld"}).headers["content-type"] == "application/ld+json"
+    page = web.get("/sparql", headers={"Accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html") and "/query" in page.text
+    assert web.get("/sparql", headers={"Accept": "image/png"}).status_code == 406
+
+
+def test_openapi_documents_the_parameters(web: httpx.Client) -> None:
+    doc = web.get("/openapi.json").json()
+    get = doc["paths"]["/sparql"]["get"]
+    names = {p["name"] for p in get["parameters"]}
+    assert {"query", "default-graph-uri", "named-graph-uri", "format"} <= names
+    post = doc["paths"]["/sparql"]["post"]
+    assert set(post["requestBody"]["content"]) == {"application/x-www-form-urlencoded", "application/sparql-query"}
+    named = doc["paths"]["/queries/plan-elements-for-gbf-target"]["get"]
+    assert [p["name"] for p in named["parameters"]] == ["target", "format"]
+    assert "head" not in doc["paths"]["/sparql"]
+    assert web.get("/docs").status_code == 200
+
+
+# --------------------------------------------------------------------------- W3C conformance runner
+
+
+@pytest.mark.skipif(not CONFORMANCE.is_file(), reason=f"conformance runner not found at {CONFORMANCE}")
+def test_w3c_protocol_conformance(live: str, request: pytest.FixtureRequest) -> None:
+    """The external runner against the live endpoint: no MUST failure but the known ones.
+
+    Known: syn-bad-26 (``<?a&&?b>`` is one IRI token by SPARQL's longest-token rule; pyoxigraph
+    reads it as two comparisons -- Oxigraph's own server fails it the same way).
+    """
+    if getattr(request.node, "callspec", None) and request.node.callspec.params.get("web_app") == "remote":
+        pytest.xfail("a query of the conformance set makes `oxigraph serve` 0.5.13 panic in a sort and exit "
+                     "(the remote store dies, not the endpoint); see docs/remote-stores.md")
+    known = {"syntax/sparql10/syntax-sparql3/syn-bad-26"}
+    out = subprocess.run([sys.executable, str(CONFORMANCE), live + "/sparql", "--must-only"], check=False,
+                         capture_output=True, text=True, timeout=600)
+    failed = {line.split("] ", 1)[1].split(":", 1)[0] for line in out.stdout.splitlines()
+              if line.startswith("FAIL [MUST]")}
+    summary = out.stdout.strip().splitlines()[-1]
+    assert failed <= known, f"{summary}; MUST failures: {sorted(failed - known)}\n{out.stdout[-3000:]}"
+    assert " passed" in summary and int(summary.split()[0]) > 300
