@@ -1,15 +1,24 @@
 """The benchmark: CPB-KG against Oxigraph's server and rdflib-endpoint, same data, one run.
 
-    python bench/run.py                          # all sizes, 10 s per run, 1/16/64 connections
+    python bench/run.py                          # all sizes, 10 s per run, 1/16/64 connections, both modes
     python bench/run.py --sizes published --seconds 5 --connections 16
+    python bench/run.py --sizes published --seconds 1 --connections 16 --mode distinct
 
 For each size (the published graph; + synthetic answers, ~100k triples; ~1M triples) it
 builds the data with ``cpbkg build`` (timed), starts the three servers on loopback
 (start-up timed), drives each workload with wrk from a separate process, and prints
 requests/s, p50/p99 latency, errors and peak RSS per server with the ratios
-CPB-KG / Oxigraph and CPB-KG / rdflib-endpoint. Also: the raw pyoxigraph time of the
-progress aggregate against CPB-KG's first and repeated answer to it, and the store's
-size on disk. Writes ``bench/results/<timestamp>.json`` and a PNG of the ratios.
+CPB-KG / Oxigraph and CPB-KG / rdflib-endpoint.
+
+Every SPARQL workload runs in two modes (``--mode``, see bench/workloads.py): **repeated**, one
+text sent again and again (CPB-KG answers it from its cache after the first request: a cache's
+speed), and **distinct**, a text no server has seen in every request (the engine's speed). Both
+tables are printed, side by side per server, with issue 14's targets against the distinct figures.
+
+Also: the per-stage cost of one uncached request on CPB-KG (bench/stages.py), the raw pyoxigraph
+time of the progress aggregate against CPB-KG's first and repeated answer to it, and the store's
+size on disk. Writes ``bench/results/<timestamp>.json`` (both modes, the stage table) and a PNG
+of the ratios (a panel per mode).
 
 rdflib-endpoint is skipped above ``--rdflib-max`` triples (default 150k): it parses the
 data into memory at start and answers a single aggregate in tens of seconds there, so a
@@ -22,68 +31,36 @@ import argparse
 import math
 import platform
 import shutil
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import workloads  # noqa: E402
-from bench.load import run_wrk  # noqa: E402
-from bench.report import plot_ratios, print_table, ratio, write_json  # noqa: E402
-from bench.servers import Server, start_cpbkg, start_oxigraph, start_rdflib_endpoint  # noqa: E402
+from bench import workloads
+from bench.data import ROOT, SIZES, Dataset, build_size, load_store
+from bench.load import distinct_script, first_of_run, run_wrk
+from bench.report import plot_ratios, print_tables, print_targets, progress_line, ratio, write_json
+from bench.servers import Server, start_cpbkg, start_oxigraph, start_rdflib_endpoint, wait_in_memory
+from bench.stages import measure_stages, print_stages
 from cpbkg.config import Settings
 from cpbkg.store.embedded import open_store
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-#: size -> the flags of `cpbkg build` that make it (synthetic answers over the published graph)
-SIZES = {
-    "published": [],
-    "100k": ["--demo", "--synthetic-questions", "indicators", "--synthetic-parties", "80"],
-    "1m": ["--demo", "--synthetic-replicates", "3"],
-}
-
-
-@dataclass
-class Dataset:
-    """One size of data, built once and served by all three servers."""
-
-    name: str
-    dist: Path
-    nquads: Path
-    triples: int
-    build_seconds: float
-
-
-def build_size(name: str, workdir: Path) -> Dataset:
-    """``cpbkg build`` for one size (``--demo`` with synthetic answers above the published graph)."""
-    dist = workdir / "dist"
-    cmd = [sys.executable, "-m", "cpbkg", "build", "-q", "--dist", str(dist), *SIZES[name]]
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT)
-    seconds = time.perf_counter() - start
-    nquads = workdir / "data.nq"
-    # the same quads for the other servers: N-Quads is what both load fastest
-    store = ox.Store()
-    store.bulk_load(path=str(dist / "cpbkg.trig"), format=ox.RdfFormat.TRIG)
-    store.dump(output=str(nquads), format=ox.RdfFormat.N_QUADS)
-    return Dataset(name, dist, nquads, len(store), seconds)
+MODES = ("repeated", "distinct")
 
 
 def url_for(server: Server, load: workloads.Workload) -> str | None:
-    """The GET URL of a workload on a server (None where the server has no equivalent)."""
+    """The GET URL of a workload's repeated request on a server (None where the server has no equivalent)."""
     if load.path is not None:
         return server.base + load.path if server.name == "cpbkg" else None
-    return server.sparql + "?" + urlencode({"query": load.query}, quote_via=quote)
+    return server.sparql + "?" + urlencode({"query": load.text()}, quote_via=quote)
 
 
 def raw_aggregate_ms(dist: Path) -> float:
@@ -106,7 +83,7 @@ def _best_aggregate_ms(store: ox.Store) -> float:
     best = math.inf
     for _ in range(3):
         start = time.perf_counter()
-        list(store.query(workloads.AGGREGATE, use_default_graph_as_union=True))
+        list(store.query(workloads.AGGREGATE, use_default_graph_as_union=True))  # type: ignore[arg-type]
         best = min(best, time.perf_counter() - start)
     return best * 1e3
 
@@ -148,23 +125,59 @@ def first_page_ms(server: Server) -> dict[str, float]:
 
 
 def measure(data: Dataset, servers: list[Server], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every workload at every connection count in every mode asked for, on every server that has it;
+    the two modes of one workload and count run one after the other, so that they meet the same machine."""
     rows = []
+    distinct_runs = 0
     for load in workloads.WORKLOADS:
+        if not any(m in args.modes for m in load.modes):
+            continue
+        answers = check_answers(servers, load)
         for connections in args.connections:
-            row: dict[str, Any] = {"size": data.name, "workload": load.name, "connections": connections,
-                                   "servers": {}}
-            for server in servers:
-                url = url_for(server, load)
-                if url is None:
-                    continue
-                result = run_wrk(url, connections=connections, seconds=args.seconds, accept=load.accept)
-                row["servers"][server.name] = result.as_dict()
-            cpbkg = row["servers"].get("cpbkg", {}).get("requests_per_s", float("nan"))
-            row["ratio_oxigraph"] = ratio(cpbkg, row["servers"].get("oxigraph", {}).get("requests_per_s", math.nan))
-            row["ratio_rdflib_endpoint"] = ratio(
-                cpbkg, row["servers"].get("rdflib-endpoint", {}).get("requests_per_s", math.nan))
-            rows.append(row)
-            print_table([row])
+            for mode in (m for m in load.modes if m in args.modes):
+                row: dict[str, Any] = {"size": data.name, "workload": load.name, "mode": mode,
+                                       "connections": connections, "servers": {}, "answer_rows": answers}
+                if mode == "distinct":
+                    # every server gets the same texts; no run sends a text an earlier one sent
+                    row["first_limit"] = first_of_run(distinct_runs)
+                    distinct_runs += 1
+                for server in servers:
+                    url = url_for(server, load)
+                    if url is None:
+                        continue
+                    if mode == "repeated":
+                        result = run_wrk(url, connections=connections, seconds=args.seconds, accept=load.accept)
+                    else:
+                        script = distinct_script(urlsplit(server.sparql).path, load, data.values.get(load.name, []))
+                        result = run_wrk(server.sparql, connections=connections, seconds=args.seconds,
+                                         accept=load.accept, script=script, first=row["first_limit"])
+                    row["servers"][server.name] = result.as_dict()
+                cpbkg = row["servers"].get("cpbkg", {}).get("requests_per_s", math.nan)
+                row["ratio_oxigraph"] = ratio(cpbkg, row["servers"].get("oxigraph", {}).get("requests_per_s", math.nan))
+                row["ratio_rdflib_endpoint"] = ratio(
+                    cpbkg, row["servers"].get("rdflib-endpoint", {}).get("requests_per_s", math.nan))
+                rows.append(row)
+                print(progress_line(row), flush=True)
+    return rows
+
+
+def check_answers(servers: list[Server], load: workloads.Workload) -> dict[str, int]:
+    """Send a workload's repeated request once to every server that has it (also a warm-up: the runs
+    then measure the repeated case, not a first rendering) and check that it answers 200 and, for
+    SPARQL, that all servers give the same number of rows; the rows per server (-1: not SPARQL)."""
+    rows = {}
+    with httpx.Client(timeout=300) as client:
+        for server in servers:
+            url = url_for(server, load)
+            if url is None:
+                continue
+            answer = client.get(url, headers={"Accept": load.accept})
+            if answer.status_code != 200:
+                raise RuntimeError(f"{server.name} answered {answer.status_code} to {load.name}: {answer.text[:300]}")
+            rows[server.name] = len(answer.json()["results"]["bindings"]) if load.template is not None else -1
+    if len(set(rows.values())) > 1:
+        print(f"   WARNING: the servers do not agree on {load.name}: rows {rows}; its ratios compare different "
+              "answers", flush=True)
     return rows
 
 
@@ -177,14 +190,12 @@ def run_size(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
     data = build_size(name, workdir)
     print(f"   {data.triples:,} triples, cpbkg build {data.build_seconds:.1f} s", flush=True)
     record: dict[str, Any] = {"size": name, "triples": data.triples, "build_seconds": data.build_seconds}
-    store_dir = workdir / "store"
-    # load the store once (cpbkg serve would do it on first start); then start-up is measured on it
-    open_store(Settings().with_(dist_dir=data.dist, store_path=store_dir)).close()
+    store_dir = load_store(data, workdir)
     record["store_mb"] = store_size_mb(store_dir)
     servers: list[Server] = []
     try:
         servers.append(start_cpbkg(data.dist, store_dir, workdir,
-                                   "--memory-store-triples", str(args.memory_store_triples)))
+                                   "--memory-store-triples", str(args.memory_store_triples), own_dist=True))
         servers.append(start_oxigraph(data.nquads, workdir))
         if data.triples <= args.rdflib_max:
             servers.append(start_rdflib_endpoint(data.nquads, workdir))
@@ -201,7 +212,12 @@ def run_size(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
                   flush=True)
         record["aggregate"] = aggregate_figures(data, servers[0], store_dir)
         record["first_page_ms"] = first_page_ms(servers[0])
+        if args.stage_queries > 0:
+            record["stages"] = measure_stages(data, store_dir, servers[0], queries=args.stage_queries,
+                                              memory_store_triples=args.memory_store_triples)
+            print_stages(record["stages"])
         record["rows"] = measure(data, servers, args)
+        print_tables(record["rows"])
         record["peak_rss_mb"] = {s.name: s.peak_rss_mb() for s in servers}
         print("   peak RSS " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in record["peak_rss_mb"].items()), flush=True)
     finally:
@@ -216,7 +232,7 @@ def in_memory_figures(data: Dataset, store_dir: Path, workdir: Path, args: argpa
     """Above ``--memory-store-triples`` CPB-KG queries the store on disk by default; this starts it
     once more with one worker holding an in-memory copy, for the aggregate, start-up and memory."""
     server = start_cpbkg(data.dist, store_dir, workdir, "--workers", "1",
-                         "--memory-store-triples", str(data.triples + 1), name="cpbkg-in-memory")
+                         "--memory-store-triples", str(data.triples + 1), name="cpbkg-in-memory", own_dist=True)
     try:
         copied = wait_in_memory(server) + server.ready_seconds
         first, repeat = first_and_repeat_ms(server)
@@ -228,22 +244,6 @@ def in_memory_figures(data: Dataset, store_dir: Path, workdir: Path, args: argpa
           f"{figures['ready_seconds']:.2f} s (from disk), in memory after {copied:.1f} s, aggregate first "
           f"{first:.1f} ms, repeated {repeat:.2f} ms, peak RSS {figures['peak_rss_mb']:.0f} MB", flush=True)
     return figures
-
-
-def wait_in_memory(server: Server, timeout: float = 300) -> float:
-    """Seconds until every worker says (``/health``) it queries its in-memory copy; each poll sends a
-    query no cache holds, so that the workers answer and say how they are."""
-    start = time.perf_counter()
-    with httpx.Client(timeout=60) as client:
-        n = 0
-        while time.perf_counter() - start < timeout:
-            n += 1
-            client.get(server.sparql, params={"query": f"ASK {{ <urn:x-bench:{n}> ?p ?o }}"}).raise_for_status()
-            workers = client.get(server.base + "/health").json()["query_workers"]["in_memory"]
-            if workers and all(q for q in workers):
-                return time.perf_counter() - start
-            time.sleep(0.1)
-    raise RuntimeError(f"the workers of {server.name} did not copy the store into memory in {timeout} s")
 
 
 def aggregate_figures(data: Dataset, cpbkg: Server, store_dir: Path) -> dict[str, float]:
@@ -263,6 +263,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", default="published,100k,1m", help="comma-separated: " + ", ".join(SIZES))
     p.add_argument("--connections", default="1,16,64", help="comma-separated connection counts")
     p.add_argument("--seconds", type=int, default=10, help="duration of each wrk run (whole seconds)")
+    p.add_argument("--mode", default="both", choices=[*MODES, "both"],
+                   help="repeated: one query text per workload (CPB-KG's cache answers it); distinct: a new "
+                   "text per request (no cache can); both (the default): each workload in both, side by side")
+    p.add_argument("--stage-queries", type=int, default=300,
+                   help="distinct queries per workload of the per-stage table (bench/stages.py; 0: no table)")
     p.add_argument("--memory-store-triples", type=int, default=500_000,
                    help="passed to `cpbkg serve` (its default: 500000); above it CPB-KG queries the store on disk, "
                    "and a second CPB-KG, in memory with one worker, is measured for the aggregate, "
@@ -275,6 +280,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown size(s) {unknown}; one of {list(SIZES)}")
     args.connections = [int(c) for c in args.connections.split(",")]
+    args.modes = MODES if args.mode == "both" else (args.mode,)
     return args
 
 
@@ -282,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import tempfile
 
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     record: dict[str, Any] = {"started": stamp, "machine": {"cpus": __import__("os").cpu_count(),
                                                              "platform": platform.platform(),
                                                              "python": platform.python_version()},
@@ -298,13 +304,18 @@ def main(argv: list[str] | None = None) -> int:
         out = RESULTS / f"{stamp}.json"
         write_json(out, record)
         print(f"\nrecord: {out}")
-        rows = [row for size in record["sizes"] for row in size.get("rows", [])]
-        if plot_ratios(RESULTS / f"{stamp}.png", rows):
+        if plot_ratios(RESULTS / f"{stamp}.png", [row for size in record["sizes"] for row in size.get("rows", [])]):
             print(f"plot:   {RESULTS / f'{stamp}.png'}")
         if args.workdir is None:
             shutil.rmtree(base, ignore_errors=True)
-    print()
-    print_table([row for size in record["sizes"] for row in size.get("rows", [])])
+    rows = [row for size in record["sizes"] for row in size.get("rows", [])]
+    print("\n== all sizes")
+    for size in record["sizes"]:
+        if "stages" in size:
+            print(f"\n{size['size']}:", end="")
+            print_stages(size["stages"])
+    print_tables(rows)
+    print_targets(rows)
     return 0
 
 

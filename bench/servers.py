@@ -97,7 +97,7 @@ def _start(name: str, argv: list[str], workdir: Path, base: str, sparql_path: st
     with httpx.Client(timeout=5) as client:
         while time.perf_counter() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
+                raise RuntimeError(f"{name} exited with {process.returncode}; {log} ends:\n{_tail(log)}")
             try:
                 r = client.get(server.sparql, params={"query": ASK},
                                headers={"Accept": "application/sparql-results+json"})
@@ -108,17 +108,59 @@ def _start(name: str, argv: list[str], workdir: Path, base: str, sparql_path: st
                 pass
             time.sleep(0.05)
     server.stop()
-    raise RuntimeError(f"{name} not ready after {ready_timeout} s; see {log}")
+    raise RuntimeError(f"{name} not ready after {ready_timeout} s; {log} ends:\n{_tail(log)}")
 
 
-def start_cpbkg(dist: Path, store: Path, workdir: Path, *options: str, name: str = "cpbkg") -> Server:
+def _tail(log: Path, lines: int = 20) -> str:
+    """The last lines of a server's log (the error says why; the log may be removed with its work dir)."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+#: the limits CPB-KG runs under in the benchmark (and bench/stages.py in process): long enough for
+#: the aggregate on 1M triples, high enough that no workload meets the result cap
+QUERY_TIMEOUT = 60
+RESULT_CAP = 1_000_000
+
+
+def start_cpbkg(dist: Path, store: Path, workdir: Path, *options: str, name: str = "cpbkg",
+                own_dist: bool = False) -> Server:
     """``cpbkg serve`` on an existing build (the store is loaded first, so start-up is measured apart);
-    ``options`` are more flags of ``cpbkg serve`` (``--workers 1``)."""
+    ``options`` are more flags of ``cpbkg serve`` (``--workers 1``).
+
+    ``own_dist``: ``dist`` is the benchmark's own copy, served as it is: its ``release.json`` is
+    touched first, because ``cpbkg serve`` rebuilds a dist/ older than any source or build module,
+    and while others edit the tree it would otherwise build the published graph over a demo size.
+    """
+    if own_dist:
+        (dist / "release.json").touch()
     port = free_port()
     cmd = [sys.executable, "-m", "cpbkg", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--dist", str(dist), "--store", str(store), *options]
     return _start(name, cmd, workdir, f"http://127.0.0.1:{port}", "/sparql",
-                  env={"CPBKG_QUERY_TIMEOUT": "60", "CPBKG_RESULT_CAP": "1000000"})
+                  env={"CPBKG_QUERY_TIMEOUT": str(QUERY_TIMEOUT), "CPBKG_RESULT_CAP": str(RESULT_CAP)})
+
+
+def wait_in_memory(server: Server, timeout: float = 300) -> float:
+    """Seconds until every worker of a CPB-KG server says (``/health``) it queries its in-memory copy;
+    each poll sends a query no cache holds, so that the workers answer and say how they are.
+
+    Raises:
+        RuntimeError: not so within ``timeout`` seconds.
+    """
+    start = time.perf_counter()
+    with httpx.Client(timeout=60) as client:
+        n = 0
+        while time.perf_counter() - start < timeout:
+            n += 1
+            client.get(server.sparql, params={"query": f"ASK {{ <urn:x-bench:{n}> ?p ?o }}"}).raise_for_status()
+            workers = client.get(server.base + "/health").json()["query_workers"]["in_memory"]
+            if workers and all(q for q in workers):
+                return time.perf_counter() - start
+            time.sleep(0.1)
+    raise RuntimeError(f"the workers of {server.name} did not copy the store into memory in {timeout} s")
 
 
 def start_oxigraph(nquads: Path, workdir: Path) -> Server:

@@ -18,13 +18,25 @@ flat: the median of the last quarter of the run is within ``--max-growth-mb`` of
 the second quarter (the first quarter warms caches up). It prints a summary and, with
 ``--json``, writes the whole record. Exit 0 passed, 1 failed.
 
-``tests/test_reliability_soak.py`` runs the same code for ~12 s in CI.
+``--attacks slow-reader,big-answer,search`` (or ``all``) then plays the attacks of issue 20, each on
+a server of its own with the default admission settings (docs/security.md), from distinct loopback
+addresses (127.0.0.10, ...) while another client (127.0.0.250) asks for ``/health`` and a new small
+query: ``slow-reader`` -- 20 clients ask for one-row answers of ~150 MB (``--answer-mb``) and read
+none of it; ``big-answer`` -- the same, read at full speed; ``search`` -- 16 clients search without
+pause. Each reports the server's peak RSS over idle (its process and its workers; passes within
+``--max-attack-growth-mb``, 1024 by default), the other client's statuses and its ``/health`` and
+query latency (p50, max)::
+
+    python bench/soak.py --seconds 0 --attacks all --attack-seconds 30
+
+``tests/reliability/test_soak.py`` runs the same code for ~12 s in CI.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -133,8 +145,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, MB."""
+def rss_mb(pid: int, *, descendants: bool = True) -> float:
+    """Resident memory of a process and (unless told otherwise) all its descendants, MB."""
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
@@ -142,6 +154,8 @@ def rss_mb(pid: int) -> float:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
+            if not descendants:
+                break
             for task in Path(f"/proc/{current}/task").iterdir():
                 todo.extend(int(c) for c in (task / "children").read_text().split())
         except OSError:
@@ -152,7 +166,9 @@ def rss_mb(pid: int) -> float:
 class Served:
     """``cpbkg serve`` on a copy of a build, on a free loopback port."""
 
-    def __init__(self, dist: Path, workdir: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, dist: Path, workdir: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None,
+                 many_clients: bool = True) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
         copy = workdir / "dist"
         shutil.copytree(dist, copy)
         os.utime(copy / "release.json")  # the copy is current: `cpbkg serve` does not rebuild it
@@ -161,7 +177,12 @@ class Served:
         self.log = workdir / "serve.log"
         env = dict(os.environ)
         env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env.update({"CPBKG_QUERY_WORKERS": str(workers), **(extra_env or {})})
+        env["CPBKG_QUERY_WORKERS"] = str(workers)
+        if many_clients:
+            # the soak's connections all come from 127.0.0.1 but stand for many clients: the per-client
+            # share of cpbkg.web.admission would refuse most of them (429)
+            env.update({"CPBKG_CLIENT_QUERIES": str(workers), "CPBKG_QUERY_QUEUE": "1024"})
+        env.update(extra_env or {})
         cmd = [sys.executable, "-m", "cpbkg", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                "--dist", str(copy), "--store", str(workdir / "store")]
         with self.log.open("wb") as out:
@@ -262,10 +283,8 @@ class _Conn:
     async def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await self.writer.wait_closed()
-            except OSError:
-                pass
         self.reader = self.writer = None
 
 
@@ -364,6 +383,151 @@ def soak(url: str, *, seconds: float, connections: int, pid: int | None = None, 
     return record
 
 
+# --------------------------------------------------------------------------- attacks (issue 20)
+
+
+def big_query(megabytes: float, n: int = 0) -> str:
+    """A one-row SELECT whose single value is ~``megabytes`` MB (made by the engine: REPLACE of REPLACE)."""
+    k = max(1, round(megabytes * 1e6 / 3_240_000))
+    return (f"SELECT ?x WHERE {{ BIND(REPLACE(REPLACE(REPLACE(STRUUID(), \".\", \"{'a' * 300}\"), \"a\", "
+            f"\"{'b' * 300}\"), \"b\", \"{'c' * k}\") AS ?x) }} # {n}")
+
+
+@dataclass
+class Attack:
+    """What an attack measured: the server's memory, and how the other client fared meanwhile."""
+
+    kind: str
+    clients: int
+    seconds: float
+    idle_rss_mb: float = 0.0
+    peak_rss_mb: float = 0.0
+    growth_mb: float = 0.0
+    #: the server process alone (without its query workers): idle, peak
+    server_idle_mb: float = 0.0
+    server_peak_mb: float = 0.0
+    #: the other client's requests (``/health`` and a new small query each round): statuses, latencies
+    probe_statuses: dict[str, int] = field(default_factory=dict)
+    health_p50_ms: float = 0.0
+    health_max_ms: float = 0.0
+    query_p50_ms: float = 0.0
+    query_max_ms: float = 0.0
+    attacker_statuses: dict[str, int] = field(default_factory=dict)
+    passed: bool = False
+
+    def summary(self) -> str:
+        return (f"{self.kind}: {self.clients} clients for {self.seconds:.0f} s; server RSS {self.idle_rss_mb:.0f} MB "
+                f"idle, peak {self.peak_rss_mb:.0f} MB (+{self.growth_mb:.0f} MB; the server process without its "
+                f"workers {self.server_idle_mb:.0f} -> {self.server_peak_mb:.0f} MB); the other client: "
+                f"{self.probe_statuses}, /health p50 {self.health_p50_ms:.1f} ms (max {self.health_max_ms:.0f}), "
+                f"new query p50 {self.query_p50_ms:.1f} ms (max {self.query_max_ms:.0f}); attackers "
+                f"{self.attacker_statuses}: " + ("PASSED" if self.passed else "FAILED"))
+
+
+def _attacker(port: int, address: str, kind: str, megabytes: float, stop: threading.Event,
+              statuses: Counter[str], lock: threading.Lock) -> None:
+    """One attacking client (its own loopback address): ask again and again for a big answer and
+    read none of it (slow-reader), all of it at once (big-answer), or search (search)."""
+    n = 0
+    while not stop.is_set():
+        n += 1
+        if kind == "search":
+            target = "/search?" + urlencode({"q": f"biosafety {address} {n} " + "risk " * (n % 9), "lang": "en"})
+        else:
+            target = "/sparql?" + urlencode({"query": big_query(megabytes, n), "format": "tsv"})
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(address, 0)) as sock:
+                sock.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+                head = sock.recv(1024)
+                with lock:
+                    statuses[head[9:12].decode(errors="replace") or "closed"] += 1
+                if kind == "slow-reader":
+                    # hold the socket, read nothing, until the server gives up on us (or the attack ends)
+                    sock.settimeout(0.5)
+                    while not stop.is_set():
+                        try:
+                            if not sock.recv(1, socket.MSG_PEEK):
+                                break
+                        except TimeoutError:
+                            continue
+                        stop.wait(0.5)
+                else:
+                    while sock.recv(1 << 20):
+                        pass
+        except OSError as exc:
+            with lock:
+                statuses[type(exc).__name__] += 1
+            stop.wait(0.2)
+
+
+def attack(url: str, pid: int | None, *, kind: str, clients: int = 20, megabytes: float = 150.0,
+           seconds: float = 30.0, max_growth_mb: float = 1024.0) -> Attack:
+    """Play one attack (``slow-reader``, ``big-answer`` or ``search``) from ``clients`` loopback addresses
+    (127.0.0.10, ...) while another client (127.0.0.250) asks for ``/health`` and a new small query;
+    sample the server's RSS (its process and workers). Passes when the server grew by at most
+    ``max_growth_mb`` over idle and the other client got no 5xx and no transport error."""
+    parts = urlsplit(url)
+    if not (parts.hostname or "").startswith("127."):
+        raise RuntimeError("attacks are only ever played against loopback")
+    port = parts.port or 80
+    record = Attack(kind=kind, clients=clients, seconds=seconds)
+    record.idle_rss_mb = rss_mb(pid) if pid else 0.0
+    stop = threading.Event()
+    lock = threading.Lock()
+    attackers: Counter[str] = Counter()
+    probes: Counter[str] = Counter()
+    health: list[float] = []
+    queries: list[float] = []
+    record.server_idle_mb = rss_mb(pid, descendants=False) if pid else 0.0
+    peak = [record.idle_rss_mb, record.server_idle_mb]
+
+    def sample() -> None:
+        while not stop.is_set() and pid:
+            peak[0] = max(peak[0], rss_mb(pid))
+            peak[1] = max(peak[1], rss_mb(pid, descendants=False))
+            stop.wait(0.25)
+
+    def probe() -> None:
+        transport = httpx.HTTPTransport(local_address="127.0.0.250")
+        with httpx.Client(base_url=url, timeout=60, transport=transport) as web:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                for path, params, into in (("/health", None, health),
+                                           ("/sparql", {"query": f"ASK {{ ?s ?p ?o }} # probe {n} {time.time_ns()}"},
+                                            queries)):
+                    start = time.perf_counter()
+                    try:
+                        status = str(web.get(path, params=params).status_code)
+                    except httpx.HTTPError as exc:
+                        status = type(exc).__name__
+                    into.append(time.perf_counter() - start)
+                    probes[status] += 1
+                stop.wait(0.25)
+
+    threads = [threading.Thread(target=_attacker, args=(port, f"127.0.0.{10 + i}", kind, megabytes, stop,
+                                                        attackers, lock), daemon=True) for i in range(clients)]
+    threads += [threading.Thread(target=sample, daemon=True), threading.Thread(target=probe, daemon=True)]
+    for t in threads:
+        t.start()
+    stop.wait(seconds)
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    record.peak_rss_mb = round(peak[0], 1)
+    record.growth_mb = round(peak[0] - record.idle_rss_mb, 1)
+    record.server_peak_mb = round(peak[1], 1)
+    record.probe_statuses = dict(probes)
+    record.attacker_statuses = dict(attackers)
+    for values, p50, top in ((health, "health_p50_ms", "health_max_ms"), (queries, "query_p50_ms", "query_max_ms")):
+        if values:
+            setattr(record, p50, round(1000 * statistics.median(values), 1))
+            setattr(record, top, round(1000 * max(values), 1))
+    failed = sum(n for status, n in probes.items() if not status.isdigit() or int(status) >= 500)
+    record.passed = bool(probes) and failed == 0 and (not pid or record.growth_mb <= max_growth_mb)
+    return record
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -374,7 +538,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-growth-mb", type=float, default=40.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="write the whole record here")
+    parser.add_argument("--attacks", default="", help="after the soak, play these attacks on a server with the "
+                        "default admission settings: slow-reader,big-answer,search (or 'all'; docs/security.md)")
+    parser.add_argument("--attack-seconds", type=float, default=30.0)
+    parser.add_argument("--attack-clients", type=int, default=20, help="attacking clients (search: 16 is the case)")
+    parser.add_argument("--answer-mb", type=float, default=150.0, help="size of each attacker's answer")
+    parser.add_argument("--max-attack-growth-mb", type=float, default=1024.0,
+                        help="the memory budget: growth of the server over idle during an attack")
     args = parser.parse_args(argv)
+    kinds = ["slow-reader", "big-answer", "search"] if args.attacks == "all" else \
+        [k.strip() for k in args.attacks.split(",") if k.strip()]
     with tempfile.TemporaryDirectory(prefix="cpbkg-soak-") as work:
         served = None
         if args.url:
@@ -386,10 +559,30 @@ def main(argv: list[str] | None = None) -> int:
             url, pid = served.url, served.pid
         try:
             record = soak(url, seconds=args.seconds, connections=args.connections, pid=pid, seed=args.seed,
-                          max_growth_mb=args.max_growth_mb)
+                          max_growth_mb=args.max_growth_mb) if args.seconds > 0 else None
         finally:
             if served is not None:
                 served.stop()
+        attacks = []
+        for kind in kinds:
+            target = None
+            if not args.url:  # a server of its own, default admission: the attackers are clients like any other
+                target = Served(args.dist, Path(work) / kind, workers=args.workers, many_clients=False)
+                url, pid = target.url, target.pid
+            try:
+                attacks.append(attack(url, pid, kind=kind, clients=16 if kind == "search" else args.attack_clients,
+                                      megabytes=args.answer_mb, seconds=args.attack_seconds,
+                                      max_growth_mb=args.max_attack_growth_mb))
+            finally:
+                if target is not None:
+                    target.stop()
+    for done in attacks:
+        print(done.summary())
+    if args.json and attacks:
+        args.json.with_suffix(".attacks.json").write_text(json.dumps([asdict(a) for a in attacks], indent=2) + "\n",
+                                                          encoding="utf-8")
+    if record is None:
+        return 0 if all(a.passed for a in attacks) else 1
     print(record.summary())
     for kind, counts in record.by_kind.items():
         p50, p99 = record.latency_by_kind.get(kind, [0.0, 0.0])
@@ -398,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  ! {example}")
     if args.json:
         args.json.write_text(json.dumps(asdict(record), indent=2) + "\n", encoding="utf-8")
-    return 0 if record.passed else 1
+    return 0 if record.passed and all(a.passed for a in attacks) else 1
 
 
 if __name__ == "__main__":

@@ -13,7 +13,32 @@ from pathlib import Path
 from cpbkg.errors import CpbkgError
 from cpbkg.vocab import DEFAULT_BASE
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: the package's own folder
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _project_root() -> Path:
+    """Where the build's inputs are (``ontology/``, ``shapes/``, ``data/``, ``queries/``).
+
+    The source tree the package runs from (a checkout, or an editable install of one), else the
+    copy of those folders an installed wheel carries in ``cpbkg/_project/``
+    (docs/decisions/0013-packaging.md).
+    """
+    checkout = PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "ontology").is_dir():
+        return checkout
+    return PACKAGE_DIR / "_project"
+
+
+PROJECT_ROOT = _project_root()
+#: True when the package runs from its source tree, False when it runs from an installed wheel
+IN_SOURCE_TREE = PACKAGE_DIR.parent == PROJECT_ROOT
+
+
+def work_dir() -> Path:
+    """Where the outputs go by default (``dist/``, ``var/store``): the source tree, or, for an
+    installed package (whose files are not to be written), the current directory."""
+    return PROJECT_ROOT if IN_SOURCE_TREE else Path.cwd()
 
 
 def _env(name: str, default: str) -> str:
@@ -47,13 +72,19 @@ class Settings:
     """Where things are and what the server allows."""
 
     base_uri: str = field(default_factory=lambda: _env("BASE_URI", DEFAULT_BASE))
+    #: the build's inputs: ontology/, shapes/, data/, queries/ (see :func:`_project_root`)
     root: Path = PROJECT_ROOT
-    dist_dir: Path = field(default_factory=lambda: Path(_env("DIST", str(PROJECT_ROOT / "dist"))))
-    store_path: Path = field(default_factory=lambda: Path(_env("STORE", str(PROJECT_ROOT / "var" / "store"))))
+    dist_dir: Path = field(default_factory=lambda: Path(_env("DIST", str(work_dir() / "dist"))))
+    store_path: Path = field(default_factory=lambda: Path(_env("STORE", str(work_dir() / "var" / "store"))))
     #: seconds a query may run before it is stopped
     query_timeout: float = field(default_factory=lambda: _env_float("QUERY_TIMEOUT", 10))
-    #: rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned at most
-    result_cap: int = field(default_factory=lambda: _env_int("RESULT_CAP", 10000))
+    #: rows (SELECT) or triples (CONSTRUCT/DESCRIBE) an answer may have, counted on the whole answer,
+    #: which is then held in memory and refused (422) past the cap; 0 (the default): no row cap, answers
+    #: stream (docs/decisions/0014-streaming.md)
+    result_cap: int = field(default_factory=lambda: _env_int("RESULT_CAP", 0))
+    #: bytes an answer may have (the safety bound of streamed answers, far above a whole dump of the
+    #: data in any format): past it the answer is refused if nothing was sent yet, else cut (0014)
+    result_bytes: int = field(default_factory=lambda: _env_int("RESULT_BYTES", 4 << 30))
     #: largest request body accepted, in bytes
     max_body: int = field(default_factory=lambda: _env_int("MAX_BODY", 1 << 20))
     #: off by default: SERVICE makes the server fetch URLs
@@ -78,6 +109,28 @@ class Settings:
     body_timeout: float = field(default_factory=lambda: _env_float("BODY_TIMEOUT", 30))
     #: bearer token of the operator actions (POST /admin/reload); "" (the default): they do not exist (404)
     admin_token: str = field(default_factory=lambda: _env("ADMIN_TOKEN", ""), repr=False)
+    #: the server's public URL (``https://kg.example.org``): the base of redirects and of generated absolute
+    #: links (``sd:endpoint``); "" (the default): redirects are relative and links use the address the
+    #: server listens on -- never the request's ``Host`` (docs/security.md)
+    public_url: str = field(default_factory=lambda: _env("PUBLIC_URL", ""))
+    #: comma-separated ``Host`` names accepted (``*.example.org`` allowed); "" (the default): any -- a
+    #: request naming another host is answered 400
+    trusted_hosts: str = field(default_factory=lambda: _env("TRUSTED_HOSTS", ""))
+    #: comma-separated addresses of reverse proxies whose ``X-Forwarded-For`` names the client; "" (the
+    #: default): none, the client is the peer of the connection
+    trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
+    #: bytes a query text may have (413 past it), checked before the query is lexed
+    max_query_bytes: int = field(default_factory=lambda: _env_int("MAX_QUERY_BYTES", 256 << 10))
+    #: bytes of a request's path and query string (414 past it; httptools refuses 64 KiB and more with 400)
+    max_url_bytes: int = field(default_factory=lambda: _env_int("MAX_URL_BYTES", 60 << 10))
+    #: bytes of a request's header set, names and values (431 past it)
+    max_header_bytes: int = field(default_factory=lambda: _env_int("MAX_HEADER_BYTES", 64 << 10))
+    #: queries one client (address) may have running or waiting at once (429 past it); 0: one per worker
+    client_queries: int = field(default_factory=lambda: _env_int("CLIENT_QUERIES", 0))
+    #: queries that may wait for a worker, all clients together (503 past it); 0: 8 per worker
+    query_queue: int = field(default_factory=lambda: _env_int("QUERY_QUEUE", 0))
+    #: pages and searches rendered at once, in threads (the others wait); 0: one per CPU
+    page_threads: int = field(default_factory=lambda: _env_int("PAGE_THREADS", 0))
 
     @property
     def ontology_dir(self) -> Path:
@@ -99,6 +152,6 @@ class Settings:
     def queries_dir(self) -> Path:
         return self.root / "queries"
 
-    def with_(self, **changes: object) -> "Settings":
+    def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]

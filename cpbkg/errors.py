@@ -68,13 +68,13 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> SourceError:
     ...     b"ok\\nbad \\xe9\\n".decode("utf-8")
     ... except UnicodeDecodeError as exc:
     ...     print(not_utf8("x.txt", exc))
-    x.txt:2 [encoding]: not UTF-8 (byte 7: b'\\xe9'); save the file as UTF-8
+    x.txt:2 [encoding]: not UTF-8 (byte 7 is 0xE9); save the file as UTF-8
     """
     data = bytes(exc.object) if isinstance(exc.object, (bytes, bytearray, memoryview)) else b""
     line = data[: exc.start].count(b"\n") + 1
     utf16 = " (it looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
-    byte = data[exc.start:exc.start + 1]
-    return SourceError(path, f"not UTF-8{utf16} (byte {exc.start}: {byte!r}); save the file as UTF-8",
+    byte = data[exc.start:exc.start + 1].hex().upper() or "?"
+    return SourceError(path, f"not UTF-8{utf16} (byte {exc.start} is 0x{byte}); save the file as UTF-8",
                        line=line, field="encoding")
 
 

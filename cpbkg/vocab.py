@@ -143,6 +143,23 @@ class CPB(DefinedNamespace):
     measuredBy: URIRef
     measures: URIRef
     dataSource: URIRef
+    # wording of labels (ontology: "Wording of English labels")
+    ProjectParaphrase: URIRef
+    chineseWording: URIRef
+    chineseSource: URIRef
+    officialText: URIRef
+    page: URIRef
+    locator: URIRef
+    # GBF: the role an indicator plays for a goal or target (KMGBF vocabulary, decision 16/31)
+    headlineFor: URIRef
+    binaryFor: URIRef
+    componentFor: URIRef
+    complementaryFor: URIRef
+    CBDThesaurusCode: URIRef
+    # label statistics in VoID (cpbkg.build.labels)
+    LabelStatistics: URIRef
+    labelStatistics: URIRef
+    labelShare: URIRef
 
 
 class Ids:
@@ -244,24 +261,32 @@ def sdg_goal(number: int) -> URIRef:
     return SDG[str(number)]
 
 
-def bind_prefixes(graph) -> None:  # type: ignore[no-untyped-def]
-    """Bind the prefixes used in every file CPB-KG writes."""
-    from rdflib.namespace import DCAT, DCTERMS, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
+#: the one prefix map: prefix -> namespace of every prefix CPB-KG writes (its dumps, its RDF answers and
+#: documents, the JSON-LD context); a document declares only those it uses (cpbkg.sparql.rdfdoc)
+PREFIXES: dict[str, str] = {
+    "cpb": ONTOLOGY_IRI + "#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "prov": "http://www.w3.org/ns/prov#",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "void": "http://rdfs.org/ns/void#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "qb": str(QB),
+    "sd": str(SD),
+    "sh": "http://www.w3.org/ns/shacl#",
+    "spdx": "http://spdx.org/rdf/terms#",
+    "schema": str(SCHEMA),
+    "sdg": str(SDG),
+    "sdgo": str(SDGO),
+}
 
-    for prefix, ns in {
-        "cpb": CPB._NS,
-        "skos": SKOS,
-        "dcterms": DCTERMS,
-        "prov": PROV,
-        "dcat": DCAT,
-        "void": VOID,
-        "owl": OWL,
-        "rdf": RDF,
-        "rdfs": RDFS,
-        "xsd": XSD,
-        "sdg": SDG,
-        "sdgo": SDGO,
-        "qb": QB,
-        "sd": SD,
-    }.items():
-        graph.bind(prefix, ns, override=True)
+
+def bind_prefixes(graph) -> None:  # type: ignore[no-untyped-def]
+    """Bind the prefixes of :data:`PREFIXES` (rdflib's own defaults, which ``Graph()`` binds, are
+    replaced where they clash; a graph made with ``bind_namespaces="none"`` gets only these)."""
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, Namespace(ns), override=True)

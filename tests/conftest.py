@@ -44,6 +44,8 @@ pytest_plugins = ["support.web_server"]
 
 #: markers given by folder (tests/<folder>/...), on top of those a test states itself
 FOLDER_MARKERS = {"browser": ("browser",), "reliability": ("slow",), "store": ("remote",)}
+#: fixtures that run the real pipeline, reasoner included
+JAVA_FIXTURES = {"build_result", "built", "kg"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -56,5 +58,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue  # a doctest in cpbkg/
         for name in FOLDER_MARKERS.get(folder, ()):
             item.add_marker(getattr(pytest.mark, name))
-        if "web_app" in getattr(item, "fixturenames", ()) and "remote" in item.nodeid.split("[")[-1]:
+        fixtures = getattr(item, "fixturenames", ())
+        if "web_app" in fixtures and "remote" in item.nodeid.split("[")[-1]:
             item.add_marker(pytest.mark.remote)
+        # the session build runs the HermiT reasoner (Java); so do the reasoning tests themselves
+        if JAVA_FIXTURES & set(fixtures) or item.path.name == "test_reasoning.py":
+            item.add_marker(pytest.mark.java)

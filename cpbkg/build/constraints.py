@@ -197,7 +197,7 @@ def _fill(message: Literal, bindings: dict[str, object], focus: object) -> Liter
         term = values.get(match.group(1))
         return match.group(0) if term is None else str(term.value if hasattr(term, "value") else term)
 
-    return Literal(_TEMPLATE.sub(value, str(message)), lang=message.language, datatype=message.datatype)  # type: ignore[arg-type]
+    return Literal(_TEMPLATE.sub(value, str(message)), lang=message.language, datatype=message.datatype)
 
 
 def add_to_report(report: Graph, results: list[Result]) -> None:

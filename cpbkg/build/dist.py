@@ -2,19 +2,40 @@
 
 Everything is written into a fresh sibling folder and swapped in only when complete,
 so a failed or killed build never leaves a half-written ``dist/`` behind.
+
+What is written, in this order (each file may describe only those before it):
+
+1. ``cpbkg.trig``: every part of the build in its named graph (``release.json``'s ``data_hash``
+   is its checksum, so it changes exactly when the data does);
+2. ``graph-{part}.ttl``: each part alone, in Turtle (what ``GET /store?graph=`` also serves);
+3. the CSV tables of :mod:`cpbkg.build.tables`;
+4. ``void.ttl``: the VoID + DCAT description of the dataset -- its graphs, classes, every file
+   above as a distribution with its size and checksum. It is the graph ``{base}graph/dataset``
+   (the store loads it as that graph beside ``cpbkg.trig``), and it counts itself: its
+   ``void:triples``, class partitions and graph sizes include its own triples
+   (:func:`describe_dataset` repeats until they no longer change);
+5. the union dumps ``cpbkg.ttl``, ``cpbkg.nt.gz``, ``cpbkg.jsonld`` and ``graph-dataset.ttl``:
+   every graph, the ``dataset`` one included, as the endpoint serves them. They contain the
+   description, so it gives them as distributions without size or checksum (a file cannot hold
+   its own checksum): those are in ``SHA256SUMS``;
+6. ``shacl-report.ttl``, ``release.json``, ``SHA256SUMS``.
+
+Turtle is written for people and parsers (:mod:`cpbkg.sparql.rdfdoc`): only the prefixes it
+uses, of the one map :data:`cpbkg.vocab.PREFIXES`, and no prefixed name that needs an escape.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -22,18 +43,43 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDFS, VOID, XSD
 
 from cpbkg import __version__
+from cpbkg.build.labels import label_statistics
 from cpbkg.build.rdfio import to_ox_quads
-from cpbkg.vocab import CPB, SD, Ids, bind_prefixes
+from cpbkg.build.tables import write_tables
+from cpbkg.formats import FORMATS, Format
+from cpbkg.sparql.rdfdoc import used_prefixes
+from cpbkg.vocab import CPB, PREFIXES, SD, Ids, bind_prefixes
 
 LICENCE = URIRef("https://creativecommons.org/licenses/by/4.0/")
 SPDX = "http://spdx.org/rdf/terms#"
-#: file name -> (pyoxigraph format, media type, gzip?)
-DUMPS: dict[str, tuple[ox.RdfFormat, str, bool]] = {
-    "cpbkg.trig": (ox.RdfFormat.TRIG, "application/trig", False),
-    "cpbkg.ttl": (ox.RdfFormat.TURTLE, "text/turtle", False),
-    "cpbkg.nt.gz": (ox.RdfFormat.N_TRIPLES, "application/n-triples", True),
-    "cpbkg.jsonld": (ox.RdfFormat.JSON_LD, "application/ld+json", False),
-}
+
+
+@dataclass(frozen=True)
+class Dump:
+    """One dump file of ``dist/``: the graph in one format of the registry (:mod:`cpbkg.formats`)."""
+
+    format: Format
+    #: gzip-compressed (``.gz`` after the format's extension)
+    compressed: bool = False
+
+    @property
+    def name(self) -> str:
+        """``cpbkg.`` and the format's extension: ``cpbkg.trig``, ``cpbkg.nt.gz``."""
+        return f"cpbkg.{self.format.extension}" + (".gz" if self.compressed else "")
+
+    @property
+    def rdf(self) -> ox.RdfFormat:
+        assert self.format.rdf is not None, f"{self.format.name} is not an RDF format"
+        return self.format.rdf
+
+
+#: the dump files: TriG (the first) keeps the named graphs of the parts, the others hold the union of every graph
+DUMPS: tuple[Dump, ...] = (Dump(FORMATS["trig"]), Dump(FORMATS["ttl"]), Dump(FORMATS["nt"], compressed=True),
+                           Dump(FORMATS["jsonld"]))
+#: the graph of the dataset's own description (void.ttl), beside the parts
+DATASET_GRAPH = "dataset"
+#: the name of the file of one graph
+GRAPH_FILE = "graph-{}.ttl"
 
 
 @dataclass(frozen=True)
@@ -55,9 +101,8 @@ class Part:
 
 
 def prefixes() -> dict[str, str]:
-    g = Graph()
-    bind_prefixes(g)
-    return {p: str(ns) for p, ns in g.namespaces() if p}
+    """The prefixes the files of ``dist/`` may declare (each declares those it uses)."""
+    return dict(PREFIXES)
 
 
 def load_parts(parts: list[Part], ids: Ids) -> ox.Store:
@@ -72,36 +117,67 @@ def load_parts(parts: list[Part], ids: Ids) -> ox.Store:
     return store
 
 
+def _select(store: ox.Store, query: str) -> ox.QuerySolutions:
+    """The solutions of a SELECT query (pyoxigraph's type says any of its three kinds of answer)."""
+    rows = store.query(query)
+    assert isinstance(rows, ox.QuerySolutions)
+    return rows
+
+
 def union_triples(store: ox.Store) -> list[ox.Triple]:
     """The union of all named graphs, each triple once, sorted: the same build gives the same bytes."""
-    rows = store.query("SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }")
+    rows = _select(store, "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }")
     return sorted((ox.Triple(r["s"], r["p"], r["o"]) for r in rows), key=str)
 
 
+def serialize(items: list[ox.Triple] | list[ox.Quad], fmt: ox.RdfFormat) -> bytes:
+    """A dump's bytes: Turtle and TriG with the prefixes they use (:func:`cpbkg.sparql.rdfdoc.used_prefixes`)."""
+    use = None
+    if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML):
+        use = used_prefixes((ox.Triple(i.subject, i.predicate, i.object) for i in items), PREFIXES)
+    return ox.serialize(items, format=fmt, prefixes=use) or b""
+
+
+def write_dump(folder: Path, dump: Dump, items: list[ox.Triple] | list[ox.Quad]) -> None:
+    data = serialize(items, dump.rdf)
+    if dump.compressed:
+        # mtime=0: the same data gives the same bytes and checksum
+        data = gzip.compress(data, mtime=0)
+    (folder / dump.name).write_bytes(data)
+
+
+def write_graph(folder: Path, store: ox.Store, name: str, ids: Ids) -> Path:
+    """``graph-{name}.ttl``: one named graph of the store in Turtle, subject by subject (the store's order)."""
+    triples = sorted((q.triple for q in store.quads_for_pattern(None, None, None, ox.NamedNode(ids.graph(name)))),
+                     key=str)
+    path = folder / GRAPH_FILE.format(name)
+    path.write_bytes(serialize(triples, ox.RdfFormat.TURTLE))
+    return path
+
+
 def write_dumps(folder: Path, store: ox.Store) -> int:
-    """The graph in each dump format: TriG keeps the named graphs, the others the union.
+    """The union dumps (every graph of ``store``, each triple once): Turtle, N-Triples.gz, JSON-LD.
 
     Returns:
         The number of triples in the union.
     """
-    named = sorted(store, key=str)
     union = union_triples(store)
-    for name, (fmt, _media, zipped) in DUMPS.items():
-        data = ox.serialize(named if fmt.supports_datasets else union, format=fmt,
-                            prefixes=None if fmt == ox.RdfFormat.N_TRIPLES else prefixes())
-        assert data is not None
-        if zipped:
-            # mtime=0: the same data gives the same bytes and checksum
-            data = gzip.compress(data, mtime=0)
-        (folder / name).write_bytes(data)
+    for dump in DUMPS[1:]:
+        write_dump(folder, dump, union)
     return len(union)
 
 
-def graph_sizes(store: ox.Store, parts: list[Part], ids: Ids) -> dict[str, int]:
-    """Triples per part, counted in the store (large parts are not rdflib graphs)."""
+def graph_sizes(store: ox.Store, names: list[str], ids: Ids) -> dict[str, int]:
+    """Triples per named graph, counted in the store (large parts are not rdflib graphs)."""
     counts = {row["g"].value: int(row["n"].value)
-              for row in store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
-    return {p.name: counts.get(str(ids.graph(p.name)), 0) for p in parts}
+              for row in _select(store, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
+    return {name: counts.get(str(ids.graph(name)), 0) for name in names}
+
+
+def union_size(store: ox.Store) -> int:
+    """Triples of the union of the named graphs, each once."""
+    rows = _select(store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }")
+    return int(next(iter(rows))["n"].value)
 
 
 def sha256(path: Path) -> str:
@@ -112,9 +188,26 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def describe(store: ox.Store, sizes: Mapping[str, int], triples: int, ids: Ids, folder: Path, built: str) -> Graph:
-    """The VoID + DCAT description of the dataset and its distributions."""
-    g = Graph()
+@dataclass(frozen=True)
+class Distribution:
+    """A file of ``dist/`` as the VoID/DCAT description gives it."""
+
+    path: Path
+    media_type: str
+    #: gzip-compressed
+    compressed: bool = False
+    #: the graph it holds alone (its ``void:dataDump``), if one
+    graph: str | None = None
+    #: its size and checksum are known when the description is written (not a file that holds it)
+    measured: bool = True
+    #: the CSVW metadata of a table
+    metadata: str | None = None
+
+
+def describe(store: ox.Store, sizes: Mapping[str, int], triples: int, ids: Ids, built: str,
+             files: list[Distribution]) -> Graph:
+    """The VoID + DCAT description of the dataset, its graphs and its distributions ``files``."""
+    g = Graph(bind_namespaces="none")
     bind_prefixes(g)
     ds = ids.dataset()
     g.add((ds, RDF.type, VOID.Dataset))
@@ -146,16 +239,45 @@ def describe(store: ox.Store, sizes: Mapping[str, int], triples: int, ids: Ids, 
         g.add((sub, SD.name, sub))
         g.add((sub, DCTERMS.title, Literal(f"graph {name}", lang="en")))
         g.add((sub, VOID.triples, Literal(size, datatype=XSD.integer)))
-    for name, (_fmt, media, zipped) in DUMPS.items():
-        _distribution(g, ds, ids, folder / name, media, "gzip" if zipped else None)
+    for file in files:
+        _distribution(g, ids.graph(file.graph) if file.graph else ds, ids, file)
     return g
+
+
+def describe_dataset(store: ox.Store, names: list[str], ids: Ids, built: str, files: list[Distribution]) -> int:
+    """Put the dataset's description into ``store`` as the graph ``dataset``, counting itself; its triples.
+
+    The description gives the triples of the union and of each graph and the entities of each
+    class, its own included; its own triples are known only once it is written. Their number
+    does not depend on the figures it gives (literals), only on its structure (the graphs, the
+    classes, the files), so it is written again with the figures of the last one until it no
+    longer changes (twice, or three times when it brings classes of its own).
+    """
+    graph = ox.NamedNode(ids.graph(DATASET_GRAPH))
+    previous: ox.Dataset | None = None
+    printed = io.StringIO()
+    for _ in range(6):
+        sizes = graph_sizes(store, [*names, DATASET_GRAPH], ids)
+        description = describe(store, sizes, union_size(store), ids, built, files)
+        printed = io.StringIO()  # the label statistics of the last round only are printed
+        label_statistics(description, ids, store, out=printed)
+        quads = list(to_ox_quads(description, URIRef(graph.value)))
+        canonical = ox.Dataset(quads)
+        canonical.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)  # blank nodes get new ids each round
+        if canonical == previous:
+            sys.stderr.write(printed.getvalue())
+            return len(quads)
+        store.remove_graph(graph)
+        store.extend(quads)
+        previous = canonical
+    raise AssertionError("the dataset's description does not settle on its own figures")
 
 
 def _class_partitions(g: Graph, ds: URIRef, store: ox.Store) -> None:
     counts = {
         URIRef(row["cls"].value): int(row["n"].value)
-        for row in store.query("SELECT ?cls (COUNT(DISTINCT ?x) AS ?n) WHERE { GRAPH ?g { ?x a ?cls } "
-                               "FILTER(isIRI(?cls)) } GROUP BY ?cls")
+        for row in _select(store, "SELECT ?cls (COUNT(DISTINCT ?x) AS ?n) WHERE { GRAPH ?g { ?x a ?cls } "
+                                  "FILTER(isIRI(?cls)) } GROUP BY ?cls")
     }
     g.add((ds, VOID.classes, Literal(len(counts), datatype=XSD.integer)))
     for cls, n in sorted(counts.items()):
@@ -165,23 +287,32 @@ def _class_partitions(g: Graph, ds: URIRef, store: ox.Store) -> None:
         g.add((node, VOID.entities, Literal(n, datatype=XSD.integer)))
 
 
-def _distribution(g: Graph, ds: URIRef, ids: Ids, path: Path, media: str, compression: str | None) -> None:
-    dist = URIRef(ids.base + "dumps/" + path.name)
-    g.add((ds, DCAT.distribution, dist))
-    g.add((ds, VOID.dataDump, dist))
+def _distribution(g: Graph, of: URIRef, ids: Ids, file: Distribution) -> None:
+    name = file.path.name
+    dist = URIRef(ids.base + "dumps/" + name)
+    g.add((of, DCAT.distribution, dist))
+    if file.media_type != "text/csv":
+        g.add((of, VOID.dataDump, dist))
     g.add((dist, RDF.type, DCAT.Distribution))
     g.add((dist, DCAT.downloadURL, dist))
-    g.add((dist, DCAT.mediaType, URIRef("https://www.iana.org/assignments/media-types/" + media)))
-    g.add((dist, DCTERMS.format, Literal(media)))
-    g.add((dist, DCAT.byteSize, Literal(path.stat().st_size, datatype=XSD.nonNegativeInteger)))
+    g.add((dist, DCAT.mediaType, URIRef("https://www.iana.org/assignments/media-types/" + file.media_type)))
+    g.add((dist, DCTERMS.format, Literal(file.media_type)))
     g.add((dist, DCTERMS.license, LICENCE))
-    if compression:
-        g.add((dist, DCAT.compressFormat, URIRef("https://www.iana.org/assignments/media-types/application/" + compression)))
-    checksum = URIRef(f"{dist}#sha256")
-    g.add((dist, URIRef(SPDX + "checksum"), checksum))
-    g.add((checksum, URIRef(SPDX + "algorithm"), URIRef(SPDX + "checksumAlgorithm_sha256")))
-    g.add((checksum, URIRef(SPDX + "checksumValue"), Literal(sha256(path), datatype=XSD.hexBinary)))
-    g.add((dist, RDFS.label, Literal(path.name)))
+    if file.compressed:
+        g.add((dist, DCAT.compressFormat, URIRef("https://www.iana.org/assignments/media-types/application/gzip")))
+    if file.measured:
+        g.add((dist, DCAT.byteSize, Literal(file.path.stat().st_size, datatype=XSD.nonNegativeInteger)))
+        checksum = URIRef(f"{dist}#sha256")
+        g.add((dist, URIRef(SPDX + "checksum"), checksum))
+        g.add((checksum, URIRef(SPDX + "algorithm"), URIRef(SPDX + "checksumAlgorithm_sha256")))
+        g.add((checksum, URIRef(SPDX + "checksumValue"), Literal(sha256(file.path), datatype=XSD.hexBinary)))
+    else:
+        g.add((dist, DCTERMS.description, Literal(
+            "holds this description too, so its size and checksum are not given here: see SHA256SUMS", lang="en")))
+    if file.metadata:
+        g.add((dist, DCTERMS.conformsTo, URIRef("http://www.w3.org/ns/csvw")))
+        g.add((dist, RDFS.seeAlso, URIRef(ids.base + "dumps/" + file.metadata)))
+    g.add((dist, RDFS.label, Literal(name)))
     g.add((dist, FOAF.page, URIRef(ids.base + "dumps/")))
 
 
@@ -194,22 +325,32 @@ def write_dist(
     extra: Mapping[str, object],
 ) -> Path:
     """Write every file of a build, then swap the folder in for ``dist_dir``."""
-    built = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    built = datetime.now(UTC).replace(microsecond=0).isoformat()
     tmp = dist_dir.with_name(f"{dist_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         store = load_parts(parts, ids)
+        names = [p.name for p in parts]
+        trig = DUMPS[0]
+        write_dump(tmp, trig, sorted(store, key=str))  # the parts only: the store adds void.ttl as `dataset`
+        files = [Distribution(tmp / trig.name, trig.format.media_type)]
+        turtle = FORMATS["ttl"].media_type
+        files += [Distribution(write_graph(tmp, store, name, ids), turtle, graph=name) for name in names]
+        files += [Distribution(path, "text/csv", metadata=f"{path.stem.removesuffix('-excel')}.csv-metadata.json")
+                  for path in write_tables(tmp, store, ids.base)]
+        files += [Distribution(tmp / d.name, d.format.media_type, d.compressed, measured=False) for d in DUMPS[1:]]
+        files.append(Distribution(tmp / GRAPH_FILE.format(DATASET_GRAPH), turtle, graph=DATASET_GRAPH, measured=False))
+        describe_dataset(store, names, ids, built, files)
+        shutil.copyfile(write_graph(tmp, store, DATASET_GRAPH, ids), tmp / "void.ttl")
         triples = write_dumps(tmp, store)
-        sizes = graph_sizes(store, parts, ids)
-        void = describe(store, sizes, triples, ids, tmp, built)
-        void.serialize(tmp / "void.ttl", format="turtle", encoding="utf-8")
+        sizes = graph_sizes(store, [*names, DATASET_GRAPH], ids)
         shacl_report.serialize(tmp / "shacl-report.ttl", format="turtle", encoding="utf-8")
         release = {
             "version": __version__,
             "built": built,
             "base_uri": ids.base,
-            "data_hash": sha256(tmp / "cpbkg.trig"),
+            "data_hash": sha256(tmp / trig.name),
             "triples": triples,
             "graphs": sizes,
             **extra,

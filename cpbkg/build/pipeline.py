@@ -127,7 +127,8 @@ def _pipeline(settings: Settings, workdir: Path, *, reason: bool, progress: Prog
             parts.append(Part(name, graph))
     union = Graph()
     for part in parts:
-        union += part.graph
+        if part.graph is not None:
+            union += part.graph
     with progress.step("links"):
         # curated links are checked against everything else: a key naming an element
         # that no other part has (a typo, a renamed code) fails the build here
@@ -137,14 +138,14 @@ def _pipeline(settings: Settings, workdir: Path, *, reason: bool, progress: Prog
         union += links
     large: list[Part] = []
     with progress.step("parties, methodology, answers" + (", SYNTHETIC demo data" if demo else "")):
-        for name, part in build_parts(settings, ids, union, demo=demo, workdir=workdir, synthetic=synthetic):
-            if isinstance(part, Graph):
-                bind_prefixes(part)
-                parts.append(Part(name, part))
-                union += part
+        for name, made in build_parts(settings, ids, union, demo=demo, workdir=workdir, synthetic=synthetic):
+            if isinstance(made, Graph):
+                bind_prefixes(made)
+                parts.append(Part(name, made))
+                union += made
             else:
                 # answers and observations: validated by cpbkg.build.progress.answers, too large for HermiT and pyshacl
-                large.append(Part(name, ntriples=part))
+                large.append(Part(name, ntriples=made))
     if reason:
         with progress.step("reasoning (HermiT consistency)"):
             check_consistency(ontology, union)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -10,21 +11,22 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
 from cpbkg.errors import SourceError, check_text, not_utf8
+from cpbkg.formats import GRAPHS, graph_format_of_file
 
-FORMATS = {".ttl": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig", ".jsonld": "json-ld",
-           ".rdf": "xml", ".owl": "xml", ".xml": "xml"}
+#: the suffixes of the RDF files this reads (the registry's, cpbkg.formats)
+SUFFIXES = sorted("." + ext for f in GRAPHS for ext in f.extensions)
 
 
 def parse_file(path: Path, graph: Graph | None = None) -> Graph:
-    """Parse one RDF file (format from its suffix) into ``graph``.
+    """Parse one RDF file (format from its suffix: :data:`SUFFIXES`) into ``graph``.
 
     Raises:
         SourceError: missing, empty, not UTF-8, or a syntax error (with its line).
     """
     graph = graph if graph is not None else Graph()
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise SourceError(path, f"unknown RDF file type {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}")
+    fmt = graph_format_of_file(path.name)
+    if fmt is None or fmt.rdf is None:
+        raise SourceError(path, f"unknown RDF file type {path.suffix!r}; use one of {', '.join(SUFFIXES)}")
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
@@ -38,22 +40,19 @@ def parse_file(path: Path, graph: Graph | None = None) -> Graph:
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from exc
     try:
-        graph.parse(data=raw, format=fmt, publicID=path.resolve().as_uri())
+        # rdflib names its parsers by media type too
+        graph.parse(data=raw, format=fmt.media_type, publicID=path.resolve().as_uri())
     except Exception as exc:  # rdflib raises many types for syntax errors
         line = _line_of(exc)
         message = _first_line(exc)
         if line is None:  # rdflib did not say where (e.g. "string index out of range"): ask pyoxigraph
-            line, message = _locate(raw, path, message)
+            line, message = _locate(raw, fmt.rdf, message)
         raise SourceError(path, f"RDF syntax error: {message}", line=line) from exc
     return graph
 
 
-def _locate(raw: bytes, path: Path, message: str) -> tuple[int | None, str]:
+def _locate(raw: bytes, fmt: ox.RdfFormat, message: str) -> tuple[int | None, str]:
     """The line of a syntax error by pyoxigraph's parser, and its message (for files rdflib does not place)."""
-    fmt = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS,
-           ".trig": ox.RdfFormat.TRIG}.get(path.suffix.lower())
-    if fmt is None:
-        return None, message
     try:
         for _ in ox.parse(raw, format=fmt):
             pass
@@ -66,9 +65,26 @@ def _locate(raw: bytes, path: Path, message: str) -> tuple[int | None, str]:
     return None, message
 
 
+#: a Python bytes literal (rdflib's syntax errors quote the input as ``b'...'``)
+_BYTES_REPR = re.compile(r"""\bb'((?:[^'\\]|\\.)*)'""")
+
+
+def _as_text(match: re.Match[str]) -> str:
+    """A bytes literal of an error message as the text it holds, for a person to read."""
+    try:
+        return repr(ast.literal_eval("b'" + match.group(1) + "'").decode("utf-8", "replace"))
+    except (ValueError, SyntaxError):
+        return match.group(0)
+
+
 def _first_line(exc: Exception) -> str:
+    r"""The message of a parser's exception on one line, its quotes of the input as text.
+
+    >>> _first_line(ValueError("bad at: " + repr("ex:a 中".encode())))
+    "bad at: 'ex:a 中'"
+    """
     text = str(exc).strip() or type(exc).__name__
-    return " ".join(text.split())[:300]
+    return " ".join(_BYTES_REPR.sub(_as_text, text).split())[:300]
 
 
 def _line_of(exc: Exception) -> int | None:

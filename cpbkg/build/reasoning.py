@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.term import Node
 
 from cpbkg.errors import CpbkgError, InconsistentOntology
 
@@ -72,12 +73,12 @@ def materialise(data: Graph, ontology: Graph) -> Graph:
     known = set(data)
     while todo:
         s, p, o = todo.pop()
-        new = []
-        if p == RDF.type and o in super_classes:
+        new: list[tuple[Node, Node, Node]] = []
+        if p == RDF.type and isinstance(o, URIRef) and o in super_classes:
             new += [(s, RDF.type, c) for c in super_classes[o]]
-        if p in super_props:
+        if isinstance(p, URIRef) and p in super_props:
             new += [(s, q, o) for q in super_props[p]]
-        if p in inverses and not isinstance(o, Literal):
+        if isinstance(p, URIRef) and p in inverses and not isinstance(o, Literal):
             new.append((o, inverses[p], s))
         for triple in new:
             if triple not in known:
@@ -146,7 +147,8 @@ def _explain(data: Graph, ontology: Graph) -> str:
     for subject in set(data.subjects(RDF.type, None)):
         types = set(data.objects(subject, RDF.type))
         for t in list(types):
-            types |= super_classes.get(t, set())  # type: ignore[arg-type]
+            if isinstance(t, URIRef):
+                types |= super_classes.get(t, set())
         for group in members:
             clash = sorted(str(c) for c in group & types)
             if len(clash) > 1:

@@ -21,23 +21,24 @@ from cpbkg.describe.model import (
     Ref,
     Resource,
     Term,
-    _dedupe,
     cpb,
+    dedupe,
     local_name,
     main_type,
 )
 
 if TYPE_CHECKING:
     from cpbkg.describe.search import LabelIndex
+    from cpbkg.store.protocol import GraphStore
 
 
-class Lookups():
+class Lookups:
     """Reads one store; caches names within its own lifetime.
 
     Make one per request (or per store and build): the cache is not invalidated.
     """
 
-    def __init__(self, store: ox.Store, base: str) -> None:
+    def __init__(self, store: GraphStore, base: str) -> None:
         self.store = store
         self.base = base if base.endswith("/") else base + "/"
         self.inferred_graph = ox.NamedNode(self.base + "graph/inferred")
@@ -67,10 +68,11 @@ class Lookups():
         return self.is_subject(node) or (isinstance(node, ox.NamedNode) and self.is_graph(node))
 
     def objects(self, subject: Resource, predicate: ox.NamedNode) -> list[Term]:
-        return _dedupe(q.object for q in self.quads(subject, predicate))
+        # the graph holds no RDF-star quoted triples; the filter tells the type checker so
+        return dedupe(q.object for q in self.quads(subject, predicate) if not isinstance(q.object, ox.Triple))
 
     def subjects(self, predicate: ox.NamedNode, obj: Term) -> list[Resource]:
-        return _dedupe(q.subject for q in self.quads(None, predicate, obj))
+        return dedupe(q.subject for q in self.quads(None, predicate, obj) if not isinstance(q.subject, ox.Triple))
 
     def labels(self, node: Resource) -> dict[str, str]:
         """One label per language tag ('' for none), from the first label property that has it."""
@@ -167,7 +169,7 @@ class Lookups():
                     seen.add(triple)
                     extra.append(triple)
 
-        objects = _dedupe(t.object for t in triples if isinstance(t.object, ox.NamedNode) and t.object != node)
+        objects = dedupe(t.object for t in triples if isinstance(t.object, ox.NamedNode) and t.object != node)
         for obj in objects:
             for prop in (*LABEL_PROPERTIES, SKOS_NOTATION):
                 add(ox.Triple(q.subject, q.predicate, q.object) for q in self.quads(obj, prop))

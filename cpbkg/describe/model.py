@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TypeVar, Union
 
 import pyoxigraph as ox
 
 from cpbkg.vocab import ONTOLOGY_IRI
 
+T = TypeVar("T")
 Resource = Union[ox.NamedNode, ox.BlankNode]  # noqa: UP007 (a runtime alias)
 Term = Union[ox.NamedNode, ox.BlankNode, ox.Literal]  # noqa: UP007
 
@@ -158,6 +159,12 @@ HIDDEN_INCOMING = frozenset({
 })
 #: the two languages shown side by side
 MAIN_LANGUAGES = ("zh", "en")
+#: The label-fallback order per page language (docs/labels.md), the same on every page: the page's
+#: language, the other main language, a label without a tag; then any label, the code, the local
+#: name. Within zh, official Chinese comes before the project's translation because the build gives a
+#: resource a translated zh label only where no source has one (cpb:chineseWording says which it is,
+#: and a shape fails a resource with two); so "zh" here is "official zh, else the project's zh".
+LABEL_FALLBACK: dict[str, tuple[str, ...]] = {"zh": ("zh", "en", ""), "en": ("en", "zh", "")}
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -186,9 +193,10 @@ def local_name(iri: str) -> str:
     return iri
 
 
-def _dedupe(items: Iterable[object]) -> list:  # type: ignore[type-arg]
-    seen: set[object] = set()
-    out = []
+def dedupe(items: Iterable[T]) -> list[T]:
+    """``items`` without repeats, in their first order."""
+    seen: set[T] = set()
+    out: list[T] = []
     for item in items:
         if item not in seen:
             seen.add(item)
@@ -217,8 +225,9 @@ class Ref:
         return isinstance(self.term, ox.BlankNode)
 
     def label(self, lang: str) -> str:
-        """The label in ``lang``, else in the other main language, else any, else the code or local name."""
-        for key in (lang, *MAIN_LANGUAGES, ""):
+        """The label in the first language of :data:`LABEL_FALLBACK` for ``lang`` that has one, else
+        any label, else the code or local name."""
+        for key in LABEL_FALLBACK.get(lang, (lang, *LABEL_FALLBACK["en"])):
             if key in self.labels:
                 return self.labels[key]
         if self.labels:
@@ -229,7 +238,7 @@ class Ref:
 
     def label_lang(self, lang: str) -> str:
         """The language tag of :meth:`label` ('' when the label has none)."""
-        for key in (lang, *MAIN_LANGUAGES, ""):
+        for key in LABEL_FALLBACK.get(lang, (lang, *LABEL_FALLBACK["en"])):
             if key in self.labels:
                 return key
         return next(iter(self.labels), "")

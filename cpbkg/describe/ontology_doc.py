@@ -16,7 +16,7 @@ from cpbkg.describe.model import (
     OntologyDoc,
     OntologyTerm,
     Ref,
-    _dedupe,
+    dedupe,
     local_name,
 )
 from cpbkg.vocab import ONTOLOGY_IRI
@@ -29,13 +29,13 @@ class OntologyDocs(Lookups):
         """The triples of the ontology graph (or, without one, of every term in the namespace)."""
         quads = list(self.quads(graph=self.ontology_graph)) if self.is_graph(self.ontology_graph) else []
         if quads:
-            return sorted(_dedupe(ox.Triple(q.subject, q.predicate, q.object) for q in quads), key=str)
+            return sorted(dedupe(ox.Triple(q.subject, q.predicate, q.object) for q in quads), key=str)
         triples: list[ox.Triple] = []
         for q in self.store.quads_for_pattern(None, None, None):
             if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(ONTOLOGY_IRI) \
                     and q.graph_name != self.inferred_graph:
                 triples.extend(self.cbd(q.subject))
-        return sorted(_dedupe(triples), key=str)
+        return sorted(dedupe(triples), key=str)
 
     @staticmethod
     def _individual(term: OntologyTerm) -> OntologyTerm:
@@ -52,11 +52,11 @@ class OntologyDocs(Lookups):
                           key=lambda n: n.value.lower())
 
         def named(subject: ox.NamedNode, prop: str) -> list[Ref]:
-            return [self.ref(o) for o in _dedupe(q.object for q in self.quads(subject, ox.NamedNode(prop), None, graph))
+            return [self.ref(o) for o in dedupe(q.object for q in self.quads(subject, ox.NamedNode(prop), None, graph))
                     if isinstance(o, ox.NamedNode)]
 
         def lits(subject: ox.NamedNode, prop: ox.NamedNode) -> list[ox.Literal]:
-            values = [o for o in _dedupe(q.object for q in self.quads(subject, prop, None, graph))
+            values = [o for o in dedupe(q.object for q in self.quads(subject, prop, None, graph))
                       if isinstance(o, ox.Literal)]
             return sorted(values, key=lambda lit: (lit.language != "en", lit.language or ""))
 

@@ -33,10 +33,14 @@ as Turtle, JSON-LD, N-Triples or RDF/XML) holds, over the union of all named gra
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+
 import pyoxigraph as ox
 
 from cpbkg.describe.explorer import Explorer
 from cpbkg.describe.model import (
+    CPB,
     DCTERMS_SOURCE,
     HIDDEN_INCOMING,
     KIND_RANK,
@@ -45,6 +49,7 @@ from cpbkg.describe.model import (
     PAGE_SPECIAL,
     PARENT_RELATIONS,
     RDF_TYPE,
+    SKOS,
     SKOS_BROADER,
     SKOS_EDITORIAL_NOTE,
     SKOS_NOTATION,
@@ -61,9 +66,49 @@ from cpbkg.describe.ontology_doc import OntologyDocs
 from cpbkg.describe.search import Search
 
 
+@dataclass
+class TreeNode:
+    """One node of the Plan's tree (:meth:`Describer.plan_tree`): the resource, its kind, its children."""
+
+    ref: Ref
+    kind: Ref | None
+    children: list[TreeNode] = field(default_factory=list)
+
+    def holds(self, node: Resource) -> bool:
+        """``node`` is this one or below it (its branch is opened on that node's page)."""
+        return self.ref.term == node or any(child.holds(node) for child in self.children)
+
+
+@dataclass
+class DocumentPart:
+    """One part of a decision read in order (:meth:`Describer.document`): the resource, the anchor of its
+    paragraph on the decision's page, its kind, its text by language, and its own parts."""
+
+    ref: Ref
+    anchor: str
+    kind: Ref | None
+    texts: dict[str, list[ox.Literal]]
+    children: list[DocumentPart] = field(default_factory=list)
+    #: the English is official wording (else the project's translation, when there is English)
+    official_english: bool = False
+
+
+#: the properties of the Plan's tree, parent to child, in the order children are listed
+PLAN_CHILDREN = (cpb("hasObjective"), cpb("hasIndicator"), cpb("hasOutcome"))
+#: the kinds of decision parts, in the order of the text
+DOCUMENT_ORDER = {CPB + k: i for i, k in enumerate(
+    ("PreambularParagraph", "OperativeParagraph", "DecisionPart", "AnnexSection", "AnnexParagraph", "Footnote"))}
+#: where a resource says where its text is published: the links a page may offer as "the official text"
+SOURCE_PROPERTIES = (DCTERMS_SOURCE, ox.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom"),
+                     ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"),
+                     ox.NamedNode("http://xmlns.com/foaf/0.1/page"), cpb("englishSource"), cpb("chineseSource"))
+#: kinds whose previous and next are taken over all their instances (not only under one parent)
+SEQUENCE_KINDS = frozenset(CPB + k for k in ("Goal", "GBFTarget", "GBFGoal", "Area", "Party", "Treaty"))
+
+
 class Describer(Search, Explorer, OntologyDocs):
     """Reads descriptions and page data from one store; caches names within its own lifetime.
-    
+
     Make one per request (or per store and build): the cache is not invalidated. The label index
     of :meth:`search` outlives it: one per store object, shared by the Describers of that store,
     which must therefore not change once searched (the served stores are read-only).
@@ -241,3 +286,123 @@ class Describer(Search, Explorer, OntologyDocs):
             seen.add(current)
             chain.append(self.ref(current))
         return list(reversed(chain))
+
+    # ------------------------------------------------------------------ what pages add for a reader
+
+    def ref(self, node: Resource) -> Ref:
+        """:meth:`Lookups.ref`, and a name for a Party's membership of a treaty, which has no label of
+        its own ("China: Party to the Cartagena Protocol ..." rather than ``party/CHN/membership/cpb``)."""
+        known = node in self._refs
+        found = super().ref(node)
+        if not known and not found.labels and isinstance(node, ox.NamedNode) and \
+                next(self.quads(node, RDF_TYPE, cpb("Membership")), None) is not None:
+            party = [self.ref(p) for p in self.objects(node, cpb("member")) if isinstance(p, ox.NamedNode)]
+            treaty = [self.ref(t) for t in self.objects(node, cpb("memberOf")) if isinstance(t, ox.NamedNode)]
+            if party and treaty:
+                found.labels = {"en": f"{party[0].label('en')}: Party to the {treaty[0].label('en')}",
+                                "zh": f"{party[0].label('zh')}：{treaty[0].label('zh')}缔约方"}
+                found.fallback = None
+        return found
+
+    def _children(self, node: Resource, props: tuple[ox.NamedNode, ...]) -> list[Resource]:
+        out: list[Resource] = []
+        for prop in props:
+            found = [o for o in self.objects(node, prop) if isinstance(o, (ox.NamedNode, ox.BlankNode))]
+            out.extend(sorted(found, key=self._order_key))
+        return out
+
+    def _order_key(self, node: Resource) -> tuple[object, ...]:
+        orders = [int(o.value) for o in self.objects(node, cpb("order"))
+                  if isinstance(o, ox.Literal) and o.value.lstrip("-").isdigit()]
+        return (min(orders) if orders else 1 << 30, self.ref(node).sort_key, node.value)
+
+    def plan_tree(self) -> list[TreeNode]:
+        """The Plan as a tree: its areas, their goals, and each goal's objectives, indicators and outcome,
+        in the Plan's order."""
+        plan = ox.NamedNode(self.base + "id/plan")
+        areas = self._children(plan, (ox.NamedNode(SKOS + "hasTopConcept"),))
+        tree = []
+        for area in areas:
+            goals = [TreeNode(self.ref(g), self.kind(g), [TreeNode(self.ref(c), self.kind(c))
+                                                            for c in self._children(g, PLAN_CHILDREN)])
+                     for g in self._children(area, (cpb("hasGoal"),))]
+            tree.append(TreeNode(self.ref(area), self.kind(area), goals))
+        return tree
+
+    def siblings(self, node: Resource) -> tuple[Ref | None, Ref | None]:
+        """The previous and next resource of the same kind beside ``node``: under the same parent (the
+        objectives of a goal, the articles of a treaty, the paragraphs of a decision, the questions of a
+        section), or, for goals and GBF targets, in the whole Plan or Framework; None at either end."""
+        kind = self.kind(node)
+        if kind is None:
+            return None, None
+        if kind.value in SEQUENCE_KINDS:
+            row = [r.term for r in (self.instances(ox.NamedNode(kind.value)) if kind.value != CPB + "GBFTarget"
+                                    else self.gbf_targets())]
+        else:
+            row = []
+            for prop, child_to_parent in PARENT_RELATIONS:
+                parents = (self.objects(node, prop) if child_to_parent else self.subjects(prop, node))
+                for parent in parents:
+                    if not isinstance(parent, (ox.NamedNode, ox.BlankNode)):
+                        continue
+                    found = self.subjects(prop, parent) if child_to_parent else [
+                        o for o in self.objects(parent, prop) if isinstance(o, (ox.NamedNode, ox.BlankNode))]
+                    same = [f for f in found if (k := self.kind(f)) is not None and k.term == kind.term]
+                    if node in same and len(same) > 1:
+                        row = sorted(same, key=self._order_key)
+                        break
+                if row:
+                    break
+        if node not in row:
+            return None, None
+        i = row.index(node)
+        return (self.ref(row[i - 1]) if i > 0 else None, self.ref(row[i + 1]) if i + 1 < len(row) else None)
+
+    def document(self, node: Resource) -> list[DocumentPart]:
+        """A decision's parts in the order of its text (preamble, operative paragraphs and their
+        sub-paragraphs, the annex with its sections and paragraphs, footnotes), each with its text; []
+        for anything that is not a decision."""
+        if next(self.quads(node, RDF_TYPE, cpb("Decision")), None) is None:
+            return []
+        prefix = node.value + "/"
+
+        def parts(parent: Resource, depth: int) -> list[DocumentPart]:
+            found = []
+            for part in self.objects(parent, cpb("hasPart")):
+                kind = self.kind(part) if isinstance(part, (ox.NamedNode, ox.BlankNode)) else None
+                if kind is None or kind.value not in DOCUMENT_ORDER or not isinstance(part, ox.NamedNode):
+                    continue
+                found.append((DOCUMENT_ORDER[kind.value], self._order_key(part), part, kind))
+            out = []
+            for _, _, part, kind in sorted(found, key=lambda f: (f[0], f[1])):
+                texts: dict[str, list[ox.Literal]] = {}
+                for lit in self.objects(part, cpb("text")):
+                    if isinstance(lit, ox.Literal) and (lit.language or "") in MAIN_LANGUAGES:
+                        texts.setdefault(lit.language or "", []).append(lit)
+                rest = part.value[len(prefix):] if part.value.startswith(prefix) else part.value.rsplit("/", 1)[-1]
+                anchor = re.sub(r"[^A-Za-z0-9]+", "-", rest).strip("-") or "part"
+                official = any(w == cpb("OfficialWording") for w in self.objects(part, cpb("englishWording")))
+                out.append(DocumentPart(self.ref(part), anchor, kind, texts,
+                                        parts(part, depth + 1) if depth < 3 else [], official))
+            return out
+
+        return parts(node, 0)
+
+    def official_links(self, node: Resource) -> list[tuple[Ref, str]]:
+        """(property, URL) of the web pages the data names as where ``node``'s text is published or comes
+        from (``dcterms:source``, ``prov:wasDerivedFrom``, ``cpb:englishSource`` ...), outside this dataset;
+        for a decision, those of the Plan it adopts too. Only links the data holds: none is made up."""
+        holders: list[Resource] = [node]
+        if next(self.quads(node, RDF_TYPE, cpb("Decision")), None) is not None:
+            holders += [p for p in self.objects(node, cpb("hasPart"))
+                        if isinstance(p, ox.NamedNode) and next(self.quads(p, RDF_TYPE, cpb("ImplementationPlan")),
+                                                                 None) is not None]
+        out: list[tuple[Ref, str]] = []
+        for holder in holders:
+            for prop in SOURCE_PROPERTIES:
+                for value in self.objects(holder, prop):
+                    if isinstance(value, ox.NamedNode) and value.value.startswith(("http://", "https://")) \
+                            and not value.value.startswith(self.base) and value.value not in [u for _, u in out]:
+                        out.append((self.ref(prop), value.value))
+        return out

@@ -37,12 +37,16 @@ Larger stores are queried on disk, so memory stays bounded (~370 bytes per tripl
 that needs more (an ``ORDER BY`` over a cross product grows by ~350 MB/s) makes its worker
 abort; the client gets :class:`~cpbkg.errors.WorkerCrashed` (503) and a new worker starts.
 
-**Result cap.** A worker writes the answer as TSV (solutions) or N-Triples (triples), one
-row per line, into a writer that counts lines and stops the query at ``Settings.result_cap``
-+ 1: a query over the cap gets :class:`~cpbkg.errors.ResultTooLarge` (422) naming the cap.
-We refuse rather than truncate: a truncated answer looks complete to a program that does
-not read headers. Within the cap, pyoxigraph converts the TSV/N-Triples (a lossless form)
-into the format asked for.
+**Whole answers, streamed.** A worker serialises the answer straight into the negotiated
+format as pyoxigraph evaluates it, and sends it in chunks over its pipe; the server reads a
+chunk only when the client has taken the one before (back-pressure), so memory stays flat
+whatever the size, and the timeout counts to the last byte. The bound is
+``Settings.result_bytes`` per answer, far above the whole graph in any format: past it, an
+answer not begun yet gets :class:`~cpbkg.errors.ResultTooLarge` (422); one already under way
+is cut visibly -- the connection closes without the last chunk and the body ends in a line no
+parser accepts -- never a silent partial 200 (docs/decisions/0014-streaming.md). An operator's
+row cap (``Settings.result_cap``, off by default) keeps the old rule: the answer is written as
+TSV or N-Triples, counted line by line, refused (422) past the cap, then converted.
 
 **Crashes.** A query nested too deep for pyoxigraph's recursive parser and evaluator (more
 than :data:`MAX_DEPTH` levels of brackets) is refused before it runs; one that still
@@ -55,5 +59,6 @@ without running for as long as the data does not change (:class:`QueryService`).
 (``Settings.cache_bytes``), keyed on the normalised query text (comments dropped,
 whitespace outside literals and IRIs collapsed), the dataset, the parameter values, both
 negotiated formats and the store's ``data_version``; a repeated query costs a dictionary
-look-up. Queries that use ``RAND``, ``NOW``, ``UUID`` or ``STRUUID`` are not cached.
+look-up. Queries that use ``RAND``, ``NOW``, ``UUID`` or ``STRUUID`` are not cached, nor are
+answers that stream on past what the pool reads ahead (:data:`cpbkg.sparql.pool.SPOOL_BYTES`).
 """

@@ -1,17 +1,10 @@
 """The answer cache: an LRU of answer bytes with a byte budget."""
 
-
 from __future__ import annotations
 
 import collections
-import logging
 import threading
-from typing import TYPE_CHECKING
 
-log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:  # config and store import rdflib; a worker process needs neither
-    pass
 from cpbkg.sparql.execute import Answer
 
 
@@ -27,8 +20,9 @@ class ResponseCache:
         self.misses = 0
 
     @staticmethod
-    def _size(answer: Answer) -> int:
-        return len(answer.body) + len(answer.gzipped or b"") + 256
+    def _size(answer: Answer, key: tuple[object, ...] = ()) -> int:
+        """Bytes an entry holds: its answer and, with ``key``, the key (the query text: up to max_query_bytes)."""
+        return len(answer.body) + len(answer.gzipped or b"") + 256 + (len(repr(key)) if key else 0)
 
     def get(self, key: tuple[object, ...]) -> Answer | None:
         with self._lock:
@@ -41,18 +35,18 @@ class ResponseCache:
             return answer
 
     def put(self, key: tuple[object, ...], answer: Answer) -> None:
-        size = self._size(answer)
+        size = self._size(answer, key)
         if size > self.max_bytes // 4:
             return  # one answer may not push out everything else
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= self._size(old)
+                self._bytes -= self._size(old, key)
             self._entries[key] = answer
             self._bytes += size
             while self._bytes > self.max_bytes and self._entries:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= self._size(evicted)
+                evicted_key, evicted = self._entries.popitem(last=False)
+                self._bytes -= self._size(evicted, evicted_key)
 
     def grew(self, key: tuple[object, ...], before: int, answer: Answer) -> None:
         """Account for bytes added to a cached answer (its gzipped form)."""

@@ -3,9 +3,20 @@
 Each file starts with a comment header (see ``queries/README.md``)::
 
     # title: Plan elements contributing to a GBF target
+    # title-zh: 有助于实现某一全球生物多样性框架行动目标的执行计划要素
     # description: Which goals, objectives and indicators ... contribute to a given GBF target ...
-    # param: target | GBF target URI | <https://w3id.org/cpbkg/id/gbf/target/17>
+    # description-zh: 执行计划的哪些长期目标、目的和指标有助于实现某一行动目标……
+    # param: target | GBF target | <https://w3id.org/cpbkg/id/gbf/target/17> | cpb:GBFTarget
     # tags: linkage, gbf
+
+``title`` and ``description`` are English, ``title-zh`` and ``description-zh`` (optional) Chinese.
+A param's fourth field (optional) is its type: the classes (CURIEs of :data:`TYPE_PREFIXES` or
+``<IRI>``s, space-separated) of the resources an IRI parameter stands for, or ``code`` (a code,
+written with or without the name of its kind: "Goal B.3" is "B.3") or ``language`` ("Chinese",
+"中文", "zh-CN" are "zh") for a literal one. A typed parameter takes what people type: an IRI
+parameter a code, a name or an IRI ("17", "Target 17", "B.3", "CHN", "Art. 26"), which a tool
+resolves to the resource by looking it up in the store (:meth:`NamedQuery.bind` with a
+``resolve`` function; :mod:`cpbkg.web.routes.queries` passes one).
 
 and is valid SPARQL 1.1 that runs as it is. A parameter is a variable that the query
 projects in its SELECT clause and reads through ``COALESCE``, so the default written in
@@ -18,13 +29,13 @@ the file applies only when no value is bound::
 A tool binds a value with pyoxigraph's ``substitutions`` (an initial binding of the
 variable, never text pasted into the query): :meth:`NamedQuery.bind` turns a user's
 strings into such terms, refusing anything that is not an absolute http(s) IRI for an
-IRI parameter.
+IRI parameter (unless a ``resolve`` function finds the resource a code names).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
@@ -32,27 +43,40 @@ from typing import Union
 import pyoxigraph as ox
 
 from cpbkg.errors import SourceError, not_utf8
+from cpbkg.vocab import ONTOLOGY_IRI
 
-Term = Union[ox.NamedNode, ox.Literal]
+Term = Union[ox.NamedNode, ox.Literal]  # noqa: UP007 (a runtime alias)
 
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_HEADER = re.compile(r"^#\s*(title|description|param|tags)\s*:\s*(.*?)\s*$")
+_HEADER = re.compile(r"^#\s*(title|title-zh|description|description-zh|param|tags)\s*:\s*(.*?)\s*$")
 #: an absolute http(s) IRI with none of the characters SPARQL forbids inside <...>
 _HTTP_IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
 _PLAIN_LITERAL = re.compile(r'^"([^"\\\r\n]*)"$')
 #: a user's literal value: any text without control characters, up to this length
 MAX_LITERAL = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: the prefixes a param's type may be written with
+TYPE_PREFIXES = {
+    "cpb": ONTOLOGY_IRI + "#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "qb": "http://purl.org/linked-data/cube#",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "prov": "http://www.w3.org/ns/prov#",
+}
+#: the types of a literal parameter
+LITERAL_TYPES = ("code", "language")
 
 
 @dataclass(frozen=True)
 class Param:
-    """A parameter of a named query: a variable with a default term."""
+    """A parameter of a named query: a variable with a default term, and optionally its type
+    (classes as full IRIs for an IRI parameter, ``("code",)`` or ``("language",)`` for a literal one)."""
 
     name: str
     description: str
     default: Term
+    type: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -65,6 +89,16 @@ class Param:
         if isinstance(self.default, ox.NamedNode):
             return f"<{self.default.value}>"
         return f'"{self.default.value}"'
+
+    @property
+    def classes(self) -> list[str]:
+        """The classes of the resources an IRI parameter stands for (empty: any IRI, given as an IRI)."""
+        return [t for t in self.type if t not in LITERAL_TYPES]
+
+    def looks_like_iri(self, value: str) -> bool:
+        """The value is written as an IRI (``<...>`` or ``http(s)://...``), not as a code to look up."""
+        text = value.strip()
+        return text.startswith("<") or bool(re.match(r"^https?://", text, re.IGNORECASE))
 
     def parse(self, value: str) -> Term:
         """A user's string as a term of this parameter's kind.
@@ -110,6 +144,16 @@ class NamedQuery:
     tags: list[str]
     text: str
     path: Path | None = field(default=None, compare=False)
+    #: the Chinese title and description ('' when the file gives none)
+    title_zh: str = ""
+    description_zh: str = ""
+
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang`` (zh or en), English when the file has none in Chinese."""
+        return self.title_zh if lang == "zh" and self.title_zh else self.title
+
+    def description_in(self, lang: str) -> str:
+        return self.description_zh if lang == "zh" and self.description_zh else self.description
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -117,11 +161,16 @@ class NamedQuery:
                 return p
         raise KeyError(name)
 
-    def bind(self, values: Mapping[str, str] | None) -> dict[ox.Variable, Term]:
+    def bind(self, values: Mapping[str, str] | None, *, resolve: Resolver | None = None,
+             defaults: bool = False) -> dict[ox.Variable, Term]:
         """pyoxigraph ``substitutions`` for the values a user gave, by parameter name.
 
         Parameters the user leaves out (or gives as an empty string) are not bound: the
-        query's ``COALESCE`` then applies the default written in the file.
+        query's ``COALESCE`` then applies the default written in the file -- unless ``defaults``,
+        which binds the default itself (so that the answer's parameter column says what was used).
+        ``resolve(param, value)``, for a typed parameter, turns what a user typed (a code, a
+        name) into the term it stands for; it raises ValueError when it finds none. Without it,
+        or for an untyped parameter, an IRI parameter takes only an IRI.
 
         >>> q = NamedQuery("q", "t", "d", [Param("code", "code", ox.Literal("A.5"))], [], "SELECT ?code {}")
         >>> q.bind({"code": "B.1"})
@@ -142,6 +191,19 @@ class NamedQuery:
         for p in self.params:
             value = values.get(p.name)
             if value is None or value == "":
+                if defaults:
+                    bound[ox.Variable(p.name)] = p.default
+                continue
+            if resolve is not None and p.type and isinstance(value, str) and not (
+                    p.kind == "iri" and p.looks_like_iri(value)):
+                if len(value) > MAX_LITERAL:
+                    raise ValueError(f"parameter {p.name!r} is longer than {MAX_LITERAL} characters")
+                if _CONTROL.search(value):
+                    raise ValueError(f"parameter {p.name!r} contains control characters")
+                try:
+                    bound[ox.Variable(p.name)] = resolve(p, value)
+                except ValueError as exc:
+                    raise ValueError(f"parameter {p.name!r}: {exc}") from None
                 continue
             bound[ox.Variable(p.name)] = p.parse(value)
         return bound
@@ -152,16 +214,44 @@ class NamedQuery:
         return store.query(self.text, substitutions=self.bind(values), **options)  # type: ignore[arg-type]
 
 
+#: turns what a user typed for a typed parameter into its term (raises ValueError when it names nothing)
+Resolver = Callable[[Param, str], Term]
+
+
+def parse_type(spec: str, path: Path, line: int) -> tuple[str, ...]:
+    """The type field of a param line: classes (``cpb:Goal``, ``<https://...>``) or a literal type.
+
+    Raises:
+        SourceError: an unknown prefix or a malformed class.
+    """
+    out: list[str] = []
+    for token in spec.split():
+        if token in LITERAL_TYPES:
+            out.append(token)
+        elif token.startswith("<") and token.endswith(">") and _HTTP_IRI.match(token[1:-1]):
+            out.append(token[1:-1])
+        elif ":" in token and token.split(":", 1)[0] in TYPE_PREFIXES and re.fullmatch(r"\w+:\w+", token):
+            prefix, local = token.split(":", 1)
+            out.append(TYPE_PREFIXES[prefix] + local)
+        else:
+            raise SourceError(path, f"param type {token!r} is not a class (prefix:Name or <IRI>, prefixes "
+                                    f"{', '.join(TYPE_PREFIXES)}) nor one of {', '.join(LITERAL_TYPES)}",
+                              line=line, field="param")
+    return tuple(out)
+
+
 def parse_param(spec: str, path: Path, line: int) -> Param:
-    """A ``# param: name | description | default`` line.
+    """A ``# param: name | description | default [| type]`` line.
 
     Raises:
         SourceError: naming file and line, for a malformed line.
     """
     parts = [p.strip() for p in spec.split("|")]
-    if len(parts) != 3:
-        raise SourceError(path, "a param line is 'name | description | default'", line=line, field="param")
-    name, description, default = parts
+    if len(parts) not in (3, 4):
+        raise SourceError(path, "a param line is 'name | description | default' (then '| type', optionally)",
+                          line=line, field="param")
+    name, description, default = parts[:3]
+    kinds = parse_type(parts[3], path, line) if len(parts) == 4 else ()
     name = name.lstrip("?")
     if not _VARIABLE.match(name):
         raise SourceError(path, f"param name {name!r} is not a SPARQL variable name", line=line, field="param")
@@ -175,7 +265,11 @@ def parse_param(spec: str, path: Path, line: int) -> Param:
     else:
         raise SourceError(path, f"param {name!r}: the default must be an http(s) IRI in <...> or a plain "
                                 f'literal in "...", not {default!r}', line=line, field="param")
-    return Param(name, description, term)
+    if kinds and (isinstance(term, ox.NamedNode) == any(k in LITERAL_TYPES for k in kinds)
+                  or (len(kinds) > 1 and any(k in LITERAL_TYPES for k in kinds))):
+        raise SourceError(path, f"param {name!r}: an IRI parameter's type is classes, a literal one's "
+                                f"one of {', '.join(LITERAL_TYPES)}", line=line, field="param")
+    return Param(name, description, term, kinds)
 
 
 def parse_query(path: Path) -> NamedQuery:
@@ -227,7 +321,9 @@ def parse_query(path: Path) -> NamedQuery:
                                     "default of the header", line=number, field="param")
     tags = [t.strip() for t in header.get("tags", ("", 0))[0].split(",") if t.strip()]
     return NamedQuery(name=name, title=header["title"][0], description=header["description"][0],
-                      params=[p for p, _ in params], tags=tags, text=text, path=path)
+                      params=[p for p, _ in params], tags=tags, text=text, path=path,
+                      title_zh=header.get("title-zh", ("", 0))[0],
+                      description_zh=header.get("description-zh", ("", 0))[0])
 
 
 def _projection(text: str) -> str | None:

@@ -1,11 +1,22 @@
-"""Running one query on a store and writing its answer within the result cap."""
+"""Running one query on a store and writing its answer: streamed in the negotiated format, under a byte bound.
 
+A worker (:mod:`cpbkg.sparql.pool`) runs :func:`run_query`, then :func:`write_answer` into a
+:class:`BoundedWriter` that hands chunks on as pyoxigraph's serialiser writes them: the answer is
+never held whole, whatever its size. Past ``Job.max_bytes`` the writer stops the serialiser
+(:class:`~cpbkg.errors.ResultTooLarge`): what was sent by then is cut with a signal every client
+sees (docs/decisions/0014-streaming.md).
+
+A job with a row cap (``Job.cap`` > 0, ``Settings.result_cap``) is answered the way every answer
+was before streaming (:func:`serialize_answer`): written as TSV (solutions) or N-Triples
+(triples), one row per line, counted, refused past the cap before any byte is sent, then converted.
+Answers a remote store sent (:mod:`cpbkg.store.backend`) are converted by the same function.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, cast
 
@@ -19,12 +30,7 @@ from cpbkg.errors import (
     ResultTooLarge,
     StoreError,
 )
-
-log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:  # config and store import rdflib; a worker process needs neither
-    pass
-from cpbkg.sparql.formats import (
+from cpbkg.formats import (
     _RDF_FORMATS,
     _RESULTS_FORMATS,
     DEFAULT_GRAPH,
@@ -32,6 +38,20 @@ from cpbkg.sparql.formats import (
     FORMATS,
 )
 from cpbkg.sparql.lexer import describe_syntax_error
+from cpbkg.sparql.rdfdoc import reading_order, used_prefixes
+
+if TYPE_CHECKING:
+    from cpbkg.sparql.pool import AnswerStream
+
+#: bytes an answer may have by default (``Settings.result_bytes``)
+DEFAULT_MAX_BYTES = 4 << 30
+#: bytes a worker gathers before it hands them on (one IPC frame)
+CHUNK_BYTES = 256 << 10
+#: triples of a graph answer read before its Turtle, TriG or RDF/XML starts: the prefixes it
+#: declares are those these use, and an answer of at most this many is written subject by subject
+PREFIX_SAMPLE = 10000
+
+Result = ox.QueryBoolean | ox.QuerySolutions | ox.QueryTriples
 
 
 @dataclass(frozen=True)
@@ -52,7 +72,10 @@ class Job:
     #: variable name -> initial value, as an N-Triples term
     substitutions: tuple[tuple[str, str], ...] = ()
     base_iri: str | None = None
-    cap: int = 10000
+    #: rows or triples at most, the answer held whole and refused past it; 0: no row cap, streamed
+    cap: int = 0
+    #: bytes at most (a streamed answer is cut past it)
+    max_bytes: int = DEFAULT_MAX_BYTES
     timeout: float = 10.0
 
     def encode(self) -> bytes:
@@ -69,23 +92,207 @@ class Job:
 
 
 class Answer:
-    """A serialised answer: what kind of result, in which format, the bytes (and gzipped bytes once made)."""
+    """A serialised answer: what kind of result, in which format, the bytes (and gzipped bytes once made).
 
-    __slots__ = ("body", "format", "gzipped", "kind")
+    ``rest`` is set when the answer goes on past ``body`` (a streamed answer larger than what a
+    worker pool reads ahead): its other bytes are read from that stream, which must be closed.
+    """
 
-    def __init__(self, kind: str, format: str, body: bytes) -> None:
+    __slots__ = ("body", "format", "gzipped", "kind", "rest")
+
+    def __init__(self, kind: str, format: str, body: bytes, rest: AnswerStream | None = None) -> None:
         #: "solutions", "boolean" or "graph"
         self.kind = kind
         self.format = format
         self.body = body
         self.gzipped: bytes | None = None
+        self.rest = rest
 
     @property
     def content_type(self) -> str:
         return FORMATS[self.format].content_type
 
+    def read_all(self) -> bytes:
+        """The whole answer (reading and closing ``rest``, if any)."""
+        if self.rest is None:
+            return self.body
+        parts = [self.body]
+        try:
+            while (chunk := self.rest.read()) is not None:
+                parts.append(chunk)
+        finally:
+            self.rest.close()
+            self.rest = None
+        self.body = b"".join(parts)
+        return self.body
+
     def __repr__(self) -> str:
-        return f"<Answer {self.kind} {self.format} {len(self.body)} bytes>"
+        more = " and more" if self.rest is not None else ""
+        return f"<Answer {self.kind} {self.format} {len(self.body)} bytes{more}>"
+
+
+class Stopped(Exception):
+    """Raised by a :class:`BoundedWriter`'s sink to stop the serialiser (e.g. the client is gone)."""
+
+
+class BoundedWriter:
+    """A file-like object for pyoxigraph's serialisers: passes what they write to ``sink`` in
+    chunks of ``chunk`` bytes, and stops them past ``limit`` bytes.
+
+    A serialiser reports an exception of ``write`` as an OSError: :attr:`stopped` keeps the one
+    raised (:class:`~cpbkg.errors.ResultTooLarge` past the limit, or the sink's), for
+    :func:`write_answer` to raise instead.
+    """
+
+    __slots__ = ("_buffer", "_size", "chunk", "limit", "sink", "size", "stopped")
+
+    def __init__(self, sink: Callable[[bytes], None], limit: int, chunk: int = CHUNK_BYTES) -> None:
+        self.sink = sink
+        self.limit = limit
+        self.chunk = chunk
+        self._buffer: list[bytes] = []
+        self._size = 0
+        #: bytes written so far
+        self.size = 0
+        self.stopped: BaseException | None = None
+
+    def write(self, data: bytes) -> int:
+        if self.stopped is not None:
+            raise self.stopped
+        n = len(data)
+        if self.size + n > self.limit:
+            self.stopped = ResultTooLarge(
+                f"the answer is larger than {self.limit} bytes, the most this endpoint sends for one query: "
+                "add a LIMIT (and OFFSET to page), or download the dumps (/dumps/)")
+            raise self.stopped
+        self.size += n
+        self._buffer.append(bytes(data))
+        self._size += n
+        if self._size >= self.chunk:
+            self._flush()
+        return n
+
+    def _flush(self) -> None:
+        if self._buffer:
+            data = b"".join(self._buffer)
+            self._buffer.clear()
+            self._size = 0
+            try:
+                self.sink(data)
+            except BaseException as exc:
+                self.stopped = exc
+                raise
+
+    def flush(self) -> None:
+        pass  # pyoxigraph flushes at the end of every document: chunks are made by size only
+
+    def close(self) -> None:
+        """Hand on what is left."""
+        self._flush()
+
+
+def _term(nt: str) -> ox.NamedNode | ox.Literal | ox.BlankNode:
+    quad = next(iter(ox.parse(f"<urn:x-cpbkg:s> <urn:x-cpbkg:p> {nt} .", format=ox.RdfFormat.N_TRIPLES)))
+    return quad.object
+
+
+def run_query(store: ox.Store, job: Job) -> Result:
+    """Start a job's query on a store (pyoxigraph evaluates it as the answer is read).
+
+    Raises:
+        QuerySyntaxError: not SPARQL 1.1.
+        QueryFailed: pyoxigraph could not evaluate the query.
+    """
+    options: dict[str, object] = {}
+    if job.base_iri:
+        options["base_iri"] = job.base_iri
+    if job.default_graphs is not None or job.named_graphs is not None:
+        # a dataset given by the protocol replaces the query's FROM clauses (SPARQL 1.1 Protocol 2.1.4)
+        options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs or ()]
+        options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs or ()]
+    elif job.union:
+        options["use_default_graph_as_union"] = True
+    if job.substitutions:
+        options["substitutions"] = {ox.Variable(name): _term(value) for name, value in job.substitutions}
+    try:
+        return store.query(job.text, **options)  # type: ignore[arg-type]
+    except SyntaxError as exc:
+        raise QuerySyntaxError(describe_syntax_error(job.text, str(exc))) from None
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise _evaluation_error(exc) from None
+
+
+def answer_format(result: Result | list[ox.Triple], job: Job) -> tuple[str, str]:
+    """(kind, format name) of a result in ``job``'s formats.
+
+    Raises:
+        NotAcceptable: no format fits the kind of answer.
+    """
+    if isinstance(result, ox.QueryBoolean):
+        return "boolean", _pick(job.results_format, "an ASK query", "json, xml, csv, tsv")
+    if isinstance(result, ox.QuerySolutions):
+        return "solutions", _pick(job.results_format, "a SELECT query", "json, xml, csv, tsv")
+    return "graph", _pick(job.graph_format, "a CONSTRUCT or DESCRIBE query", "ttl, nt, jsonld, rdfxml, trig, nq")
+
+
+def write_answer(result: Result | _Triples, fmt: str, out: BoundedWriter, prefixes: dict[str, str] | None = None) -> None:
+    """Serialise a result into ``out`` in ``fmt`` as pyoxigraph evaluates it (the answer is never held whole).
+
+    Turtle, TriG and RDF/XML declare the prefixes of ``prefixes`` that the first
+    :data:`PREFIX_SAMPLE` triples use (:func:`cpbkg.sparql.rdfdoc.used_prefixes`); a graph of at
+    most that many triples is written subject by subject.
+
+    Raises:
+        ResultTooLarge: more bytes than ``out`` takes.
+        QueryFailed, StoreError: pyoxigraph could not evaluate the query.
+        Stopped: ``out``'s sink stopped it.
+    """
+    try:
+        if isinstance(result, ox.QueryBoolean):
+            out.write(result.serialize(format=_RESULTS_FORMATS[fmt]) or b"")
+        elif isinstance(result, ox.QuerySolutions):
+            result.serialize(cast(IO[bytes], out), format=_RESULTS_FORMATS[fmt])
+        elif fmt in ("nt", "nq"):  # N-Triples is N-Quads of the default graph
+            result.serialize(cast(IO[bytes], out), format=ox.RdfFormat.N_TRIPLES)
+        elif fmt == "jsonld":
+            result.serialize(cast(IO[bytes], out), format=ox.RdfFormat.JSON_LD)
+        else:
+            head = list(itertools.islice(result, PREFIX_SAMPLE))
+            use = used_prefixes(head, prefixes or {}, sample=len(head) == PREFIX_SAMPLE)
+            triples: Iterable[ox.Triple] = (reading_order(head) if len(head) < PREFIX_SAMPLE
+                                            else itertools.chain(head, result))
+            items: Iterable[ox.Triple] | Iterable[ox.Quad] = (map(_in_default_graph, triples) if fmt == "trig"
+                                                               else triples)
+            ox.serialize(items, cast(IO[bytes], out), format=_RDF_FORMATS[fmt], prefixes=use)
+        out.close()
+    except OSError as exc:
+        if out.stopped is not None:
+            raise out.stopped from None
+        raise _evaluation_error(exc) from None
+    except (ValueError, RuntimeError, SyntaxError) as exc:
+        raise _evaluation_error(exc) from None
+
+
+def _in_default_graph(triple: ox.Triple) -> ox.Quad:
+    return ox.Quad(triple.subject, triple.predicate, triple.object)
+
+
+def execute(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) -> Answer:
+    """Run a job on a store in this process and serialise the whole answer (tests, benchmarks).
+
+    Raises:
+        QuerySyntaxError: not SPARQL 1.1.
+        ResultTooLarge: more rows or triples than ``job.cap``, or more bytes than ``job.max_bytes``.
+        NotAcceptable: no format fits the kind of answer.
+        QueryFailed: pyoxigraph could not evaluate the query.
+    """
+    result = run_query(store, job)
+    if job.cap:
+        return serialize_answer(result, job, prefixes)
+    kind, fmt = answer_format(result, job)
+    chunks: list[bytes] = []
+    write_answer(result, fmt, BoundedWriter(chunks.append, job.max_bytes), prefixes)
+    return Answer(kind, fmt, b"".join(chunks))
 
 
 class _OverCap(Exception):
@@ -107,7 +314,7 @@ class _CappedWriter:
         chunk = bytes(data)
         self.chunks.append(chunk)
         self.lines += chunk.count(b"\n")
-        if self.lines > self.limit:
+        if self.limit and self.lines > self.limit:
             self.over = True
             raise _OverCap()
         return len(chunk)
@@ -120,7 +327,7 @@ class _CappedWriter:
 
 
 def _capped(limit: int, write: Callable[[IO[bytes]], object]) -> bytes | None:
-    """What ``write`` writes into a :class:`_CappedWriter` of ``limit`` lines; None past the limit."""
+    """What ``write`` writes into a :class:`_CappedWriter` of ``limit`` lines (0: any); None past the limit."""
     writer = _CappedWriter(limit)
     try:
         write(cast(IO[bytes], writer))
@@ -133,66 +340,30 @@ def _capped(limit: int, write: Callable[[IO[bytes]], object]) -> bytes | None:
     return None if writer.over else writer.value()
 
 
-def _term(nt: str) -> ox.NamedNode | ox.Literal | ox.BlankNode:
-    quad = next(iter(ox.parse(f"<urn:x-cpbkg:s> <urn:x-cpbkg:p> {nt} .", format=ox.RdfFormat.N_TRIPLES)))
-    return quad.object  # type: ignore[return-value]
-
-
-def execute(store: ox.Store, job: Job, prefixes: dict[str, str] | None = None) -> Answer:
-    """Run a job on a store and serialise the answer (what a worker does; also usable in-process).
-
-    Raises:
-        QuerySyntaxError: not SPARQL 1.1.
-        ResultTooLarge: more rows or triples than ``job.cap``.
-        NotAcceptable: no format fits the kind of answer.
-        QueryFailed: pyoxigraph could not evaluate the query.
-    """
-    options: dict[str, object] = {}
-    if job.base_iri:
-        options["base_iri"] = job.base_iri
-    if job.default_graphs is not None or job.named_graphs is not None:
-        # a dataset given by the protocol replaces the query's FROM clauses (SPARQL 1.1 Protocol 2.1.4)
-        options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs or ()]
-        options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs or ()]
-    elif job.union:
-        options["use_default_graph_as_union"] = True
-    if job.substitutions:
-        options["substitutions"] = {ox.Variable(name): _term(value) for name, value in job.substitutions}
+def serialize_answer(result: Result | list[ox.Triple], job: Job, prefixes: dict[str, str] | None = None) -> Answer:
+    """The whole answer in ``job``'s format, under ``job.cap`` rows or triples (0: any) and
+    ``job.max_bytes``: of a store's query, or of results a remote store sent (parsed by
+    pyoxigraph; a graph as a list of triples), so both give the same bytes."""
     try:
-        result = store.query(job.text, **options)  # type: ignore[arg-type]
-    except SyntaxError as exc:
-        raise QuerySyntaxError(describe_syntax_error(job.text, str(exc))) from None
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise _evaluation_error(exc) from None
-    return serialize_answer(result, job, prefixes)
-
-
-def serialize_answer(result: ox.QueryBoolean | ox.QuerySolutions | ox.QueryTriples | list[ox.Triple], job: Job,
-                     prefixes: dict[str, str] | None = None) -> Answer:
-    """An answer in ``job``'s format, under ``job.cap``: of a store's query, or of results a remote
-    store sent (parsed by pyoxigraph; a graph as a list of triples), so both give the same bytes."""
-    try:
+        kind, fmt = answer_format(result, job)
         if isinstance(result, ox.QueryBoolean):
-            fmt = _pick(job.results_format, "an ASK query", "json, xml, csv, tsv")
-            return Answer("boolean", fmt, result.serialize(format=_RESULTS_FORMATS[fmt]) or b"")
+            return _bounded(Answer("boolean", fmt, result.serialize(format=_RESULTS_FORMATS[fmt]) or b""), job)
         if isinstance(result, ox.QuerySolutions):
-            fmt = _pick(job.results_format, "a SELECT query", "json, xml, csv, tsv")
             solutions = result
-            tsv = _capped(job.cap + 1,  # + the header line
+            tsv = _capped(job.cap + 1 if job.cap else 0,  # + the header line
                           lambda out: solutions.serialize(out, format=ox.QueryResultsFormat.TSV))
             if tsv is None:
                 raise ResultTooLarge(f"the query returns more than {job.cap} rows, the limit of this endpoint: "
                                      "add a LIMIT (and OFFSET to page), or make it more selective")
             if fmt == "tsv":
-                return Answer("solutions", fmt, tsv)
+                return _bounded(Answer(kind, fmt, tsv), job)
             parsed = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
-            return Answer("solutions", fmt, parsed.serialize(format=_RESULTS_FORMATS[fmt]) or b"")
-        fmt = _pick(job.graph_format, "a CONSTRUCT or DESCRIBE query", "ttl, nt, jsonld, rdfxml, trig, nq")
+            return _bounded(Answer(kind, fmt, parsed.serialize(format=_RESULTS_FORMATS[fmt]) or b""), job)
         triples = result
 
         def write_triples(out: IO[bytes]) -> None:
             if isinstance(triples, list):  # triples a remote store sent
-                if len(triples) > job.cap:
+                if job.cap and len(triples) > job.cap:
                     raise _OverCap()
                 out.write(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"")
             else:
@@ -202,15 +373,39 @@ def serialize_answer(result: ox.QueryBoolean | ox.QuerySolutions | ox.QueryTripl
         if nt is None:
             raise ResultTooLarge(f"the query returns more than {job.cap} triples, the limit of this endpoint: "
                                  "make it more selective (a LIMIT in the WHERE clause's subquery)")
-        if fmt in ("nt", "nq"):  # N-Triples is N-Quads of the default graph
-            return Answer("graph", fmt, nt)
-        quads = list(ox.parse(nt, format=ox.RdfFormat.N_TRIPLES))
-        use = prefixes if fmt in ("ttl", "trig", "rdfxml") else None
-        return Answer("graph", fmt, ox.serialize(quads, format=_RDF_FORMATS[fmt], prefixes=use) or b"")
+        if fmt in ("nt", "nq"):
+            return _bounded(Answer(kind, fmt, nt), job)
+        graph = ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
+        chunks: list[bytes] = []
+        write_answer(_Triples(q.triple for q in graph), fmt, BoundedWriter(chunks.append, job.max_bytes), prefixes)
+        return Answer(kind, fmt, b"".join(chunks))
     except CpbkgError:
         raise
     except (OSError, ValueError, RuntimeError, SyntaxError) as exc:
         raise _evaluation_error(exc) from None
+
+
+class _Triples:
+    """Triples (parsed back from N-Triples) that :func:`write_answer` serialises like a query's triples."""
+
+    def __init__(self, triples: Iterator[ox.Triple]) -> None:
+        self._triples = triples
+
+    def __iter__(self) -> Iterator[ox.Triple]:
+        return self._triples
+
+    def __next__(self) -> ox.Triple:
+        return next(self._triples)
+
+    def serialize(self, output: IO[bytes], format: ox.RdfFormat) -> None:
+        ox.serialize(self._triples, output, format=format)
+
+
+def _bounded(answer: Answer, job: Job) -> Answer:
+    if len(answer.body) > job.max_bytes:
+        raise ResultTooLarge(f"the answer is larger than {job.max_bytes} bytes, the most this endpoint sends for "
+                             "one query: add a LIMIT (and OFFSET to page)")
+    return answer
 
 
 def _evaluation_error(exc: BaseException) -> CpbkgError:

@@ -1,26 +1,17 @@
 """The query lexer: what a query is (form, dataset, SERVICE, LOAD, volatility) before it runs, and readable syntax errors."""
 
-
 from __future__ import annotations
 
 import collections
-import logging
 import re
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from cpbkg.errors import (
     QueryRefused,
     QuerySyntaxError,
     QueryTooComplex,
 )
-
-log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:  # config and store import rdflib; a worker process needs neither
-    pass
-
 
 _PN_CHARS_BASE = ("A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D"
                   "\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF")
@@ -218,6 +209,8 @@ def scan_cached(text: str) -> Scan:
             _SCANS.move_to_end(text)
             return found
     found = scan(text)
+    if len(text) > 8192:  # kept by its text: 1024 long ones would be hundreds of MB (issue 20)
+        return found
     with _SCANS_LOCK:
         _SCANS[text] = found
         while len(_SCANS) > 1024:

@@ -1,5 +1,18 @@
-"""The worker processes that run queries: timeout by kill, heap cap, no network."""
+"""The worker processes that run queries: timeout by kill, heap cap, no network; answers streamed back.
 
+The server and a worker speak in frames (a 4-byte length, then the bytes) over the worker's
+stdin and stdout. The server sends a job (JSON) and, to stop an answer it no longer wants, the
+frame :data:`_CANCEL`. The worker answers each job with frames that start with a tag byte:
+``H`` and the kind and format of the answer (JSON), sent with the first chunk of the answer or
+at its end; ``D`` and a chunk of the answer (:data:`cpbkg.sparql.execute.CHUNK_BYTES`); ``E`` and
+how it ended (JSON: ``ok``, or the error). An error before any chunk comes before ``H``: the
+client still gets its status.
+
+**Back-pressure.** The worker writes each chunk into its pipe and blocks while the pipe is full;
+the server reads a chunk only when its client has taken the one before
+(:class:`AnswerStream`). So a slow reader holds a socket, a worker and a pipe's worth of bytes,
+never the answer; the timeout still counts, and stops the worker mid-stream.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +28,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -29,17 +42,32 @@ from cpbkg.errors import (
     StoreError,
     WorkerCrashed,
 )
+from cpbkg.sparql.execute import (
+    CHUNK_BYTES,
+    Answer,
+    BoundedWriter,
+    Job,
+    Stopped,
+    answer_format,
+    run_query,
+    serialize_answer,
+    write_answer,
+)
 
 log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:  # config and store import rdflib; a worker process needs neither
-    pass
-from cpbkg.sparql.execute import Answer, Job, execute
 
 _FRAME = struct.Struct(">I")
 #: seconds a worker gives itself past the job's timeout before it exits on its own
 _SELF_KILL_GRACE = 5.0
 _WORKER_BOOT = "from cpbkg.sparql.pool import worker_main; worker_main()"
+#: the frame that tells a worker to stop the answer it is writing
+_CANCEL = b"cancel"
+#: bytes of an answer :meth:`QueryPool.run` reads before it hands the answer on with the rest to come
+SPOOL_BYTES = 4 << 20
+#: seconds a stopped answer may take to end before its worker is killed instead
+_DRAIN_SECONDS = 5.0
+#: an answer, however slowly its client reads, is whole within this many times the job's timeout
+STREAM_FACTOR = 10
 
 
 def _write_frame(fd: int, data: bytes) -> None:
@@ -132,7 +160,7 @@ class _WorkerStore:
         """Make the in-memory copy (run in a thread: the worker answers from disk meanwhile)."""
         try:
             memory = _into_memory(self.store)
-        except Exception as exc:  # noqa: BLE001 -- the disk store still answers: say why, go on
+        except Exception as exc:
             print(f"cpbkg query worker {os.getpid()}: no in-memory copy of the store ({exc}); "
                   "querying it on disk", file=sys.stderr)
             return
@@ -162,7 +190,7 @@ def worker_main() -> None:
     threading.Thread(target=watchdog, daemon=True, name="cpbkg-watchdog").start()
     try:
         store = _WorkerStore(ox.Store.read_only(config["store"]))
-    except Exception as exc:  # noqa: BLE001 -- RocksDB reports damage as RuntimeError: say so, do not crash
+    except Exception as exc:
         _write_frame(out, json.dumps({"ready": False, "error": f"{config['store']}: cannot open the store ({exc})"})
                      .encode())
         return
@@ -175,21 +203,68 @@ def worker_main() -> None:
             frame = _read_frame(inp)
         except EOFError:
             return  # the server is gone
-        body = b""
+        if frame == _CANCEL:
+            continue  # for an answer that had ended when the server stopped it
+        sink: _FrameSink | None = None
         try:
             job = Job.decode(frame)
             deadline[0] = time.monotonic() + job.timeout + _SELF_KILL_GRACE
-            answer = execute(store.store, job, prefixes)
-            header: dict[str, object] = {"ok": True, "kind": answer.kind, "format": answer.format}
-            body = answer.body
+            result = run_query(store.store, job)
+            kind, fmt = answer_format(result, job)
+
+            def writing(blocked: bool, timeout: float = job.timeout) -> None:
+                # waiting on a full pipe is not computing (the server counts only that); a server
+                # gone closes the pipe, and the write fails
+                deadline[0] = 0.0 if blocked else time.monotonic() + timeout + _SELF_KILL_GRACE
+
+            sink = _FrameSink(out, inp, {"kind": kind, "format": fmt}, writing)
+            if job.cap:  # a row cap: counted on the whole answer, refused before any byte
+                body = serialize_answer(result, job, prefixes).body
+                for start in range(0, len(body), CHUNK_BYTES):
+                    sink(body[start:start + CHUNK_BYTES])
+            else:
+                write_answer(result, fmt, BoundedWriter(sink, job.max_bytes), prefixes)
+            del result
+            sink.start()
+            end: dict[str, object] = {"ok": True}
+        except Stopped:
+            end = {"ok": False, "error": "Stopped", "message": "the server stopped the answer"}
         except CpbkgError as exc:
-            header = {"ok": False, "error": type(exc).__name__, "message": str(exc)}
-        except Exception as exc:  # noqa: BLE001 -- a bug of ours: report it, keep the worker
-            header = {"ok": False, "error": "CpbkgError", "message": f"internal error: {type(exc).__name__}: {exc}"}
+            end = {"ok": False, "error": type(exc).__name__, "message": str(exc)}
+        except MemoryError as exc:  # a serialiser's own bound (a 17 MB value as Turtle): the answer's, not ours
+            end = {"ok": False, "error": "QueryFailed", "message": f"the answer could not be serialised: {exc}"}
+        except Exception as exc:
+            end = {"ok": False, "error": "CpbkgError", "message": f"internal error: {type(exc).__name__}: {exc}"}
         deadline[0] = 0.0
-        header["memory_quads"] = store.memory_quads
-        _write_frame(out, json.dumps(header).encode())
-        _write_frame(out, body)
+        end["memory_quads"] = store.memory_quads
+        _write_frame(out, b"E" + json.dumps(end).encode())
+
+
+class _FrameSink:
+    """Sends an answer's chunks to the server (:class:`~cpbkg.sparql.execute.BoundedWriter`'s sink):
+    the ``H`` frame before the first, and a look for a cancel frame before each (raising Stopped)."""
+
+    def __init__(self, out: int, inp: int, header: dict[str, object], writing: Callable[[bool], None]) -> None:
+        self.out = out
+        self.inp = inp
+        self.header = json.dumps(header).encode()
+        self.started = False
+        #: called with True before a chunk is written (the write may wait for the server), False after
+        self.writing = writing
+
+    def start(self) -> None:
+        if not self.started:
+            self.started = True
+            _write_frame(self.out, b"H" + self.header)
+
+    def __call__(self, chunk: bytes) -> None:
+        readable, _, _ = select.select([self.inp], [], [], 0)
+        if readable and _read_frame(self.inp) == _CANCEL:
+            raise Stopped()
+        self.start()
+        self.writing(True)
+        _write_frame(self.out, b"D" + chunk)
+        self.writing(False)
 
 
 class _Timeout(Exception):
@@ -233,13 +308,13 @@ class _Worker:
         self.ready = True
         self.isolated = bool(header.get("isolated"))
 
-    def ask(self, job: bytes, timeout: float) -> tuple[dict[str, object], bytes]:
-        _write_frame(self.wfd, job)
+    def send(self, frame: bytes) -> None:
+        _write_frame(self.wfd, frame)
+
+    def read(self, timeout: float) -> bytes:
+        """The next frame, waiting at most ``timeout`` seconds for it to start (else _Timeout)."""
         self._wait(timeout)
-        header = json.loads(_read_frame(self.rfd))
-        body = _read_frame(self.rfd)
-        self.memory_quads = header.get("memory_quads")
-        return header, body
+        return _read_frame(self.rfd)
 
     def kill(self) -> None:
         try:
@@ -253,6 +328,151 @@ class _Worker:
                     pipe.close()
             except OSError:
                 pass
+
+
+class AnswerStream:
+    """The answer of one job as its worker writes it: :meth:`read` it chunk by chunk, then :meth:`close`.
+
+    Two clocks bound it. The job's timeout counts the time the worker computes: from the job's
+    start, less the time the answer waited for its client to take a chunk (:meth:`waited`; the
+    worker is blocked on its pipe meanwhile); a chunk not there in time has the worker killed
+    (:class:`~cpbkg.errors.QueryTimeout`). And the whole answer ends within
+    :data:`STREAM_FACTOR` times the timeout (:attr:`ends_by`), however slowly its client reads.
+    :meth:`close` before the end stops the answer (the worker gets :data:`_CANCEL`, its last frames
+    are drained) and keeps the worker; one that does not stop in time is killed. Not thread-safe:
+    one caller at a time.
+    """
+
+    def __init__(self, pool: QueryPool, worker: _Worker, job: Job) -> None:
+        self._pool = pool
+        self._worker = worker
+        self.job = job
+        started = time.monotonic()
+        #: when the worker's time is up (moved on by the time spent waiting for the client)
+        self.deadline = started + job.timeout
+        #: when the answer must be whole, whatever the client
+        self.ends_by = started + STREAM_FACTOR * job.timeout
+        #: "solutions", "boolean" or "graph", and the format name (from the worker's H frame)
+        self.kind = ""
+        self.format = ""
+        #: bytes read so far
+        self.size = 0
+        self.done = False
+
+    def waited(self, seconds: float) -> None:
+        """The answer waited ``seconds`` for its client (not counted as the worker's time)."""
+        self.deadline += seconds
+
+    def _frame(self) -> bytes:
+        try:
+            return self._worker.read(min(self.deadline, self.ends_by) - time.monotonic())
+        except (_Timeout, OSError, EOFError, ValueError) as exc:
+            raise self.failed(exc) from None
+
+    def failed(self, exc: BaseException) -> CpbkgError:
+        """End the job after its worker timed out or died (``exc``): the error for the client."""
+        worker, job = self._worker, self.job
+        if isinstance(exc, _Timeout):
+            self._end(keep=False)
+            self._pool.killed += 1
+            log.warning("query stopped at the %g s timeout (worker %d killed and replaced): %.300s",
+                        job.timeout, worker.proc.pid, " ".join(job.text.split()))
+            return QueryTimeout(
+                f"the query ran longer than {job.timeout:g} s, the limit of this endpoint, and was stopped; "
+                "make it more selective (more specific patterns, a LIMIT) or run it on a copy of the dump")
+        try:
+            status = worker.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            status = None
+        self._end(keep=False)
+        log.error("query worker %d died (status %s) running: %.300s", worker.proc.pid, status,
+                  " ".join(job.text.split()))
+        if status in _CRASH_SIGNALS:
+            return QueryTooComplex(
+                "the query crashed the query engine (its worker died of signal "
+                f"{signal.Signals(-status).name}): it is too deeply nested or has too long a chain of "
+                "operators, UNIONs or OPTIONALs for this endpoint; simplify it")
+        limit = f" (at most {self._pool.memory_mb} MiB)" if self._pool.memory_mb else ""
+        crashed = WorkerCrashed(f"the worker running the query stopped ({exc}, exit status {status}); the query "
+                                f"probably needs more memory than this endpoint gives a query{limit}: make it "
+                                "more selective")
+        # an allocation over the worker's own limit aborts it: the same query will do it again
+        crashed.repeatable = status == -signal.SIGABRT  # type: ignore[attr-defined]
+        return crashed
+
+    def _end(self, keep: bool) -> None:
+        if not self.done:
+            self.done = True
+            self._pool._release(self._worker, keep)
+
+    def _ended(self, frame: bytes) -> None:
+        """The worker's E frame: the job is done; raise its error, if any."""
+        header = json.loads(frame[1:])
+        self._worker.memory_quads = header.get("memory_quads")
+        self._end(keep=True)
+        if not header.get("ok"):
+            raise _rebuild_error(str(header.get("error")), str(header.get("message")))
+
+    def begin(self) -> None:
+        """Wait for the answer's first frame (the kind and format), or its error."""
+        frame = self._frame()
+        if frame[:1] == b"H":
+            header = json.loads(frame[1:])
+            self.kind, self.format = str(header["kind"]), str(header["format"])
+        elif frame[:1] == b"E":
+            self._ended(frame)
+            raise CpbkgError("the query worker ended the answer before it began")
+        else:
+            self._end(keep=False)
+            raise CpbkgError(f"the query worker sent an unknown frame ({frame[:1]!r})")
+
+    def read(self) -> bytes | None:
+        """The next chunk of the answer; None once it is whole.
+
+        Raises:
+            QueryTimeout, WorkerCrashed, QueryTooComplex: as :meth:`QueryPool.run`.
+            ResultTooLarge: the answer passed ``job.max_bytes``.
+        """
+        if self.done:
+            return None
+        frame = self._frame()
+        tag = frame[:1]
+        if tag == b"D":
+            self.size += len(frame) - 1
+            return frame[1:]
+        if tag == b"E":
+            self._ended(frame)
+            return None
+        self._end(keep=False)
+        raise CpbkgError(f"the query worker sent an unknown frame ({tag!r})")
+
+    def spool(self, limit: int) -> Answer:
+        """The answer, whole if it ends within ``limit`` bytes, else those with this stream as its rest."""
+        parts: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = self.read()
+            if chunk is None:
+                return Answer(self.kind, self.format, b"".join(parts))
+            parts.append(chunk)
+            size += len(chunk)
+        return Answer(self.kind, self.format, b"".join(parts), rest=self)
+
+    def close(self) -> None:
+        """Stop the answer if it is not whole yet (idempotent; blocks up to :data:`_DRAIN_SECONDS`)."""
+        if self.done:
+            return
+        drain = min(self.deadline, self.ends_by, time.monotonic() + _DRAIN_SECONDS)
+        try:
+            self._worker.send(_CANCEL)
+            while True:
+                frame = self._worker.read(drain - time.monotonic())
+                if frame[:1] == b"E":
+                    self._worker.memory_quads = json.loads(frame[1:]).get("memory_quads")
+                    self._end(keep=True)
+                    return
+        except (_Timeout, OSError, EOFError, ValueError):
+            self._end(keep=False)
 
 
 class PoolClosed(StoreError):
@@ -329,74 +549,68 @@ class QueryPool:
             self._discard(worker)  # died while idle (killed from outside): replace, take another
 
     def run(self, job: Job) -> Answer:
-        """Run a job on a free worker.
+        """Run a job on a free worker: its answer, whole, or its first :data:`SPOOL_BYTES` with
+        the rest to come (``Answer.rest``, an :class:`AnswerStream` the caller reads and must close;
+        the worker is busy until then).
 
         Raises:
             QueryTimeout: the job ran past ``job.timeout`` (its worker was killed and replaced).
             ServerBusy: no worker became free within ``job.timeout``.
             WorkerCrashed: the worker died while running the job.
             StoreError: a worker could not open the store.
-            QueryError and subclasses: as :func:`execute`.
+            QueryError and subclasses: as :func:`~cpbkg.sparql.execute.run_query` and
+                :func:`~cpbkg.sparql.execute.write_answer`.
         """
         with self._lock:
             if self._closed:
                 raise PoolClosed("the query service is shut down")
             self._active += 1
         try:
-            return self._run(job)
-        finally:
-            with self._lock:
-                self._active -= 1
-                if self._active == 0:
-                    self._quiet.notify_all()
+            stream = self._open(job)
+        except BaseException:
+            self._job_done()
+            raise
+        return stream.spool(SPOOL_BYTES)
 
-    def _run(self, job: Job) -> Answer:
+    def _job_done(self) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                self._quiet.notify_all()
+
+    def _open(self, job: Job) -> AnswerStream:
+        """Send a job to a ready worker; the stream of its answer, once its first frame is in."""
         self.start()
         worker = self._checkout(job.timeout)
-        keep = False
         try:
             worker.wait_ready(self.start_timeout)
-            header, body = worker.ask(job.encode(), job.timeout)
-            keep = True
         except _Timeout:
-            if worker.ready:
-                self.killed += 1
-                log.warning("query stopped at the %g s timeout (worker %d killed and replaced): %.300s",
-                            job.timeout, worker.proc.pid, " ".join(job.text.split()))
-                raise QueryTimeout(
-                    f"the query ran longer than {job.timeout:g} s, the limit of this endpoint, and was stopped; "
-                    "make it more selective (more specific patterns, a LIMIT) or run it on a copy of the dump"
-                ) from None
+            self._discard(worker)
             raise StoreError(f"a query worker did not start within {self.start_timeout:g} s") from None
-        except (OSError, EOFError, ValueError) as exc:
-            try:
-                status = worker.proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                status = None
-            log.error("query worker %d died (status %s) running: %.300s", worker.proc.pid, status,
-                      " ".join(job.text.split()))
-            if not worker.ready:
-                raise StoreError(f"a query worker could not start (exit status {status})") from None
-            if status in _CRASH_SIGNALS:
-                raise QueryTooComplex(
-                    "the query crashed the query engine (its worker died of signal "
-                    f"{signal.Signals(-status).name}): it is too deeply nested or has too long a chain of "
-                    "operators, UNIONs or OPTIONALs for this endpoint; simplify it") from None
-            limit = f" (at most {self.memory_mb} MiB)" if self.memory_mb else ""
-            crashed = WorkerCrashed(f"the worker running the query stopped ({exc}, exit status {status}); the query "
-                                    f"probably needs more memory than this endpoint gives a query{limit}: make it "
-                                    "more selective")
-            # an allocation over the worker's own limit aborts it: the same query will do it again
-            crashed.repeatable = status == -signal.SIGABRT  # type: ignore[attr-defined]
-            raise crashed from None
-        finally:
+        except (OSError, EOFError, ValueError):
+            status = worker.proc.poll()
+            self._discard(worker)
+            raise StoreError(f"a query worker could not start (exit status {status})") from None
+        except BaseException:
+            self._discard(worker)
+            raise
+        stream = AnswerStream(self, worker, job)
+        try:
+            worker.send(job.encode())
+        except OSError as exc:
+            raise stream.failed(exc) from None
+        stream.begin()
+        return stream
+
+    def _release(self, worker: _Worker, keep: bool) -> None:
+        """A job's worker is done with it: back to the idle ones, or killed and replaced."""
+        try:
             if keep:
                 self._idle.put(worker)
             else:
                 self._discard(worker)
-        if header.get("ok"):
-            return Answer(str(header["kind"]), str(header["format"]), body)
-        raise _rebuild_error(str(header.get("error")), str(header.get("message")))
+        finally:
+            self._job_done()
 
     def warm(self, timeout: float | None = None) -> None:
         """Start the workers and wait until every one has opened the store (before it takes traffic).

@@ -1,6 +1,5 @@
 """The query service: the one way every route and ``cpbkg query`` runs a query."""
 
-
 from __future__ import annotations
 
 import collections
@@ -20,17 +19,17 @@ from cpbkg.errors import (
     StoreError,
     WorkerCrashed,
 )
+from cpbkg.formats import DEFAULT_GRAPH, DEFAULT_RESULTS, FORMATS, format_choice
+from cpbkg.sparql.cache import ResponseCache
+from cpbkg.sparql.execute import Answer, Job
+from cpbkg.sparql.lexer import Scan, check
+from cpbkg.sparql.pool import QueryPool
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # config and store import rdflib; a worker process needs neither
     from cpbkg.config import Settings
     from cpbkg.store.embedded import LoadedStore
-from cpbkg.sparql.cache import ResponseCache
-from cpbkg.sparql.execute import Answer, Job
-from cpbkg.sparql.formats import DEFAULT_GRAPH, DEFAULT_RESULTS, FORMATS, format_choice
-from cpbkg.sparql.lexer import Scan, check
-from cpbkg.sparql.pool import QueryPool
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,10 @@ class Prepared:
 
 
 def _prefixes() -> dict[str, str]:
-    try:
-        from cpbkg.build.dist import prefixes
-    except ImportError:  # pragma: no cover
-        return {}
-    return prefixes()
+    """The prefixes answers may declare (the one map, :data:`cpbkg.vocab.PREFIXES`)."""
+    from cpbkg.vocab import PREFIXES
+
+    return dict(PREFIXES)
 
 
 #: bytes an in-memory pyoxigraph store takes per triple, rounded up (measured: 420 MB for 1.15M quads)
@@ -98,11 +96,12 @@ class QueryService:
                 graph_format: str | None = DEFAULT_GRAPH, default_graphs: list[str] | None = None,
                 named_graphs: list[str] | None = None,
                 substitutions: dict[ox.Variable, ox.NamedNode | ox.Literal] | None = None,
-                union: bool | None = None) -> Prepared:
+                union: bool | None = None, row_cap: int | None = None) -> Prepared:
         """Check a query and the request around it; nothing runs yet.
 
         ``union`` overrides ``Settings.union_default_graph`` (the named queries always read the
-        union); a FROM clause or a protocol dataset still takes precedence.
+        union); a FROM clause or a protocol dataset still takes precedence. ``row_cap`` overrides
+        ``Settings.result_cap`` (0: none; the Graph Store Protocol's whole graphs).
 
         Raises:
             QuerySyntaxError, QueryRefused: see :func:`check`.
@@ -131,11 +130,12 @@ class QueryService:
             union=(self.settings.union_default_graph if union is None else union) and not found.has_from and not given,
             substitutions=subs,
             base_iri=self.settings.base_uri,
-            cap=self.settings.result_cap,
+            cap=max(0, self.settings.result_cap if row_cap is None else row_cap),
+            max_bytes=self.settings.result_bytes,
             timeout=self.settings.query_timeout,
         )
         key = (found.normalised, job.results_format, job.graph_format, job.default_graphs, job.named_graphs,
-               job.union, subs, job.base_iri, job.cap, self.data_version)
+               job.union, subs, job.base_iri, job.cap, job.max_bytes, self.data_version)
         return Prepared(job, found, key, cacheable=not found.volatile and self.cache.max_bytes > 0)
 
     def cached(self, prepared: Prepared) -> Answer | None:
@@ -143,7 +143,12 @@ class QueryService:
         return self.cache.get(prepared.key) if prepared.cacheable else None
 
     def run(self, prepared: Prepared) -> Answer:
-        """The answer, from the cache or a worker (blocks: call it from a thread)."""
+        """The answer, from the cache or a worker (blocks: call it from a thread).
+
+        An answer larger than a worker pool reads ahead comes with ``rest`` (the stream of its other
+        bytes, which the caller reads and closes; see :meth:`cpbkg.sparql.pool.QueryPool.run`): it is
+        not cached. Every other answer is, unless the query is volatile or the cache too small.
+        """
         answer = self.cached(prepared)
         if answer is not None:
             return answer
@@ -161,7 +166,7 @@ class QueryService:
                     while len(self._refused) > 256:
                         self._refused.popitem(last=False)
             raise
-        if prepared.cacheable:
+        if prepared.cacheable and answer.rest is None:
             self.cache.put(prepared.key, answer)
         return answer
 
@@ -211,6 +216,6 @@ def run_cli_query(settings: Settings, text: str, fmt: str | None = None) -> byte
                                                             memory_mb=settings.worker_memory_mb),
                            cache=ResponseCache(0))
     try:
-        return service.query(text, results_format=results, graph_format=graph).body
+        return service.query(text, results_format=results, graph_format=graph).read_all()
     finally:
         service.close()

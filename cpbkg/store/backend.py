@@ -1,5 +1,8 @@
 """Where ``cpbkg serve`` reads the graph from: the embedded pyoxigraph store, or a remote SPARQL store.
 
+(Over 500 lines on purpose: the remote backend is one adapter -- query rewriting for binding, the
+remote pool, the graph facade the pages read, opening and verifying -- that reads best in one place.)
+
 ``cpbkg serve`` (and :func:`cpbkg.web.app.create_app`) run the same HTTP API on either backend:
 
 * **embedded** (the default): :class:`cpbkg.store.embedded.LoadedStore` and :class:`cpbkg.sparql.pool.QueryPool`,
@@ -34,7 +37,11 @@ request with ``default-graph-uri``/``named-graph-uri`` is forwarded with its own
 pages' look-ups), the remote backend adds ``VALUES ?var { term }`` as the first element of the
 query's outermost group: a join with the rest of the group, so ``BIND(COALESCE(?param, ...))``
 and ``FILTER``s of that group see the value. (A variable used *only* inside a sub-select is not
-bound that way; no query of ours does that.) Terms are written by :func:`sparql_term` from
+bound that way; no query of ours does that.) On Virtuoso the same ``VALUES`` also goes first into
+the WHERE group of every sub-select: Virtuoso joins a ``VALUES ?x`` with a sub-select that
+projects ``?x`` unbound into *no* rows (SPARQL: unbound is compatible with any value), so a
+named query whose parameter is projected by its sub-select (``decision-actions``) came back
+empty; bound in every scope, it matches pyoxigraph's ``substitutions``. Terms are written by :func:`sparql_term` from
 pyoxigraph terms -- IRIs checked for the characters SPARQL forbids, literals escaped -- never
 from the text a user typed; a value holding ``\\u`` is refused (SPARQL decodes ``\\u`` escapes
 before parsing, so it could not be written faithfully).
@@ -64,7 +71,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyoxigraph as ox
 
@@ -88,7 +95,7 @@ from cpbkg.sparql.lexer import (
     scan_cached,
 )
 from cpbkg.sparql.service import _prefixes
-from cpbkg.store.embedded import Release
+from cpbkg.store.protocol import GraphStore, QueryWorkers, Release, ServedStore
 from cpbkg.store.remote import (
     _IRI_FORBIDDEN,
     KINDS,
@@ -193,13 +200,33 @@ def _group_start(text: str) -> int:
     return brace if brace < len(code) else -1
 
 
-def with_values(text: str, bindings: dict[str, str]) -> str:
-    """``text`` with ``VALUES (?a ?b) { (x y) }`` first in its outermost group.
+_SELECT = re.compile(r"(?i)(?<![A-Za-z0-9_])select(?![A-Za-z0-9_])")
+
+
+def _subselect_groups(text: str) -> list[int]:
+    """Indexes of the ``{`` that open the WHERE group of each sub-``SELECT`` of ``text``."""
+    code = _masked(text)
+    form = _FORM.search(code)
+    if form is None:
+        return []
+    found = []
+    for match in _SELECT.finditer(code, form.end()):
+        _, brace = outer_group(code, match)
+        if brace < len(code):
+            found.append(brace)
+    return found
+
+
+def with_values(text: str, bindings: dict[str, str], *, every_select: bool = False) -> str:
+    """``text`` with ``VALUES (?a ?b) { (x y) }`` first in its outermost group (``every_select``:
+    and in the WHERE group of each sub-``SELECT`` too, for Virtuoso, see the module docstring).
 
     ``bindings`` maps variable names to terms already written by :func:`sparql_term`.
 
     >>> with_values('SELECT ?x WHERE { BIND(COALESCE(?code, "A") AS ?x) }', {"code": '"B"'})
     'SELECT ?x WHERE { VALUES (?code) { ("B") } BIND(COALESCE(?code, "A") AS ?x) }'
+    >>> with_values('SELECT ?c WHERE { { SELECT ?c WHERE { } } }', {"c": '"B"'}, every_select=True)
+    'SELECT ?c WHERE { VALUES (?c) { ("B") } { SELECT ?c WHERE { VALUES (?c) { ("B") } } } }'
     """
     if not bindings:
         return text
@@ -211,7 +238,10 @@ def with_values(text: str, bindings: dict[str, str]) -> str:
         raise QueryFailed("values can only be bound in a query with a WHERE group")
     names = " ".join(f"?{n}" for n in bindings)
     row = " ".join(bindings.values())
-    return f"{text[:at + 1]} VALUES ({names}) {{ ({row}) }}{text[at + 1:]}"
+    values = f" VALUES ({names}) {{ ({row}) }}"
+    for brace in sorted({at, *(_subselect_groups(text) if every_select else [])}, reverse=True):
+        text = f"{text[:brace + 1]}{values}{text[brace + 1:]}"
+    return text
 
 
 def _relative_iris(text: str) -> bool:
@@ -228,10 +258,12 @@ def _relative_iris(text: str) -> bool:
 class _Remote:
     """The store's query endpoint, the build's graphs on it, and how a query is sent there."""
 
-    def __init__(self, client: RemoteStore, graphs: list[str], *, max_bytes: int) -> None:
+    def __init__(self, client: RemoteStore, graphs: list[str], *, max_bytes: int, kind: str = "oxigraph") -> None:
         self.client = client
         self.graphs = graphs
         self.max_bytes = max_bytes
+        #: the kind of store (:data:`cpbkg.store.remote.KINDS`): how its dialect is met
+        self.kind = kind
 
     def dataset(self, union: bool) -> dict[str, list[str]]:
         return {"default-graph-uri": list(self.graphs) if union else [EMPTY_GRAPH],
@@ -269,11 +301,12 @@ def _query_error(exc: RemoteStoreError, text: str, timeout: float) -> Exception:
 # --------------------------------------------------------------------------- the query "pool"
 
 
-class RemoteQueryPool:
+class RemoteQueryPool(QueryWorkers):
     """What :class:`cpbkg.sparql.service.QueryService` runs jobs on, for a remote store.
 
-    The same interface as :class:`cpbkg.sparql.pool.QueryPool`: ``size`` is the number of queries sent
-    to the store at once (the app's query slots), ``run(job)`` gives an :class:`Answer`.
+    The interface of :class:`cpbkg.sparql.pool.QueryPool` (:class:`cpbkg.store.protocol.QueryWorkers`):
+    ``size`` is the number of queries sent to the store at once (the app's query slots), ``run(job)``
+    gives an :class:`Answer`.
     """
 
     killed = 0
@@ -285,8 +318,16 @@ class RemoteQueryPool:
         self.size = max(1, int(size))
         self.prefixes = prefixes
 
+    @property
+    def memory_quads(self) -> None:
+        """No copy of the store: the remote store answers."""
+        return None
+
     def start(self) -> RemoteQueryPool:
         return self
+
+    def retire(self, timeout: float) -> bool:
+        return True  # nothing runs here: each job is its own request to the store
 
     def close(self) -> None:
         pass
@@ -295,7 +336,8 @@ class RemoteQueryPool:
         """Send a job to the store and serialise its answer (blocks; call it from a thread)."""
         text = job.text
         if job.substitutions:
-            text = with_values(text, {name: sparql_term(_term(value)) for name, value in job.substitutions})  # type: ignore[arg-type]
+            text = with_values(text, {name: sparql_term(_term(value)) for name, value in job.substitutions},  # type: ignore[arg-type]
+                               every_select=self.remote.kind == "virtuoso")
         shift = ""
         if job.base_iri and _relative_iris(text):
             shift = f"BASE <{_check_iri_text(job.base_iri)}> "
@@ -365,8 +407,9 @@ def _parse_answer(media: str, body: bytes) -> Any:
 # --------------------------------------------------------------------------- the pages' store
 
 
-class RemoteGraphStore:
-    """The part of :class:`pyoxigraph.Store` the pages use, answered by the remote store.
+class RemoteGraphStore(GraphStore):
+    """The part of :class:`pyoxigraph.Store` the pages use (:class:`cpbkg.store.protocol.GraphStore`),
+    answered by the remote store.
 
     Read-only; answers are kept in an LRU (``cache_entries``) for the life of the object, which
     is the life of the app: the data is a published build and does not change under it.
@@ -408,7 +451,8 @@ class RemoteGraphStore:
         (rows with ``row["var"]``, ``.variables``), a graph as a list of triples."""
         text = query
         if substitutions:
-            text = with_values(text, {v.value: sparql_term(t) for v, t in substitutions.items()})
+            text = with_values(text, {v.value: sparql_term(t) for v, t in substitutions.items()},
+                               every_select=self.remote.kind == "virtuoso")
         base = base_iri or self.base_iri
         if base and _relative_iris(text):
             text = f"BASE <{_check_iri_text(base)}> " + text
@@ -473,13 +517,16 @@ def _matches(q: ox.Quad, s: Any, p: Any, o: Any, g: Any) -> bool:
 
 
 @dataclass
-class RemoteLoadedStore:
-    """What :class:`cpbkg.store.embedded.LoadedStore` is for the embedded store, for a remote one.
+class RemoteLoadedStore(ServedStore):
+    """What :class:`cpbkg.store.embedded.LoadedStore` is for the embedded store, for a remote one
+    (both are a :class:`cpbkg.store.protocol.ServedStore`).
 
     ``store`` is the pages' :class:`RemoteGraphStore`; ``release`` the build in ``dist/`` that
     was published there (its ``data_hash`` is the data version); :meth:`make_pool` gives the
     query "pool" of ``/sparql``.
     """
+
+    backend: ClassVar[str] = "remote"
 
     store: RemoteGraphStore
     release: Release
@@ -489,11 +536,8 @@ class RemoteLoadedStore:
     path: Path | None = None
     graphs: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def data_version(self) -> str:
-        return self.release.data_hash[:16]
-
     def make_pool(self, settings: Settings) -> RemoteQueryPool:
+        """The remote store itself, ``settings.query_workers`` queries at once."""
         return RemoteQueryPool(self.remote, size=settings.query_workers, prefixes=_prefixes())
 
     def close(self) -> None:
@@ -542,7 +586,7 @@ def open_remote(settings: Settings, url: str, *, kind: str = "oxigraph", query_u
         client.close()
         raise
     limit = max_bytes or (16 << 20) + settings.result_cap * 4096
-    remote = _Remote(client, graphs, max_bytes=limit)
+    remote = _Remote(client, graphs, max_bytes=limit, kind=kind)
     store = RemoteGraphStore(remote, timeout=settings.query_timeout, base_iri=settings.base_uri)
     log.info("remote backend %s: %d graphs of build %s", ep.query, len(graphs), release.data_hash[:16])
     return RemoteLoadedStore(store, release, client, remote, ep.query, graphs=found)

@@ -3,6 +3,7 @@
 Layout under ``settings.store_path``::
 
     CURRENT            name of the live store directory (replaced atomically)
+    (the folder itself is flock-ed, exclusive, by the one process loading or checking a store)
     <version>/         a pyoxigraph store holding exactly one build, with two files of ours:
         cpbkg-load.json    what was loaded (data hash, number of quads): checked at every open
         cpbkg.lock         held (flock, shared) by every process that serves this store
@@ -15,6 +16,12 @@ removed by the next load, except those a process still serves (its lock is held)
 server reading build A goes on answering while ``cpbkg query`` or ``POST /admin/reload``
 loads build B beside it.
 
+Replicas: several ``cpbkg serve`` may start at the same moment on one build and one store path.
+Whatever writes (a load, the writable check of a store nobody serves yet, naming it in ``CURRENT``)
+happens under the exclusive loader lock, one process at a time; the others wait, then find the build
+loaded. A store another process already serves is never opened writable again (RocksDB allows one
+writer): it is checked read-only (its quad count), and loaded again beside it only if damaged.
+
 A store that cannot be opened or whose quad count differs from what was loaded (files
 deleted, truncated or overwritten) is a :class:`~cpbkg.errors.StoreError` with a clear
 message; opened writable (``cpbkg serve``, ``cpbkg query``), it is loaded again from
@@ -23,23 +30,30 @@ message; opened writable (``cpbkg serve``, ``cpbkg query``), it is loaded again 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
 import os
 import shutil
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, ClassVar
 
 import pyoxigraph as ox
 
 from cpbkg.config import Settings
 from cpbkg.errors import StoreError
+from cpbkg.store.protocol import RELEASE_FILE, Release, ServedStore
+
+#: Release and RELEASE_FILE live in cpbkg.store.protocol (both backends serve a release) and are named here too
+__all__ = ["DATASET_FILE", "LOAD_RECORD", "LOCK_FILE", "RELEASE_FILE", "LoadedStore", "Release", "dataset_hash", "load",
+           "open_new_build", "open_store"]
 
 DATASET_FILE = "cpbkg.trig"
-RELEASE_FILE = "release.json"
 #: inside a store directory: what was loaded into it
 LOAD_RECORD = "cpbkg-load.json"
 #: inside a store directory: shared-locked by every process serving it
@@ -48,31 +62,11 @@ LOCK_FILE = "cpbkg.lock"
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Release:
-    """What ``dist/release.json`` says of a build."""
-
-    version: str
-    data_hash: str
-    built: str
-    triples: int
-    base_uri: str
-
-    @classmethod
-    def read(cls, dist_dir: Path) -> "Release":
-        path = dist_dir / RELEASE_FILE
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            return cls(raw["version"], raw["data_hash"], raw["built"], int(raw["triples"]), raw["base_uri"])
-        except FileNotFoundError as exc:
-            raise StoreError(f"{path}: no build found; run `cpbkg build` first") from exc
-        except (ValueError, KeyError, TypeError) as exc:
-            raise StoreError(f"{path}: unreadable release description ({exc})") from exc
-
-
 @dataclass
-class LoadedStore:
+class LoadedStore(ServedStore):
     """An open store and the build it holds."""
+
+    backend: ClassVar[str] = "embedded"
 
     store: ox.Store
     path: Path
@@ -80,18 +74,16 @@ class LoadedStore:
     #: the shared lock on the store directory (None for stores not opened by :func:`open_store`)
     lock: IO[bytes] | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def data_version(self) -> str:
-        """Changes exactly when the data changes: used for ETags and caches."""
-        return self.release.data_hash[:16]
+    def make_pool(self, settings: Settings) -> None:
+        """None: the query service's own worker processes (:class:`cpbkg.sparql.pool.QueryPool`), each
+        opening the store at :attr:`path` read-only, as ``settings`` say (how many, memory, network)."""
+        return None
 
     def close(self) -> None:
         """Let go of the store: a later load may then remove its directory (idempotent)."""
         if self.lock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.lock.close()
-            except OSError:
-                pass
             self.lock = None
 
 
@@ -158,6 +150,38 @@ def _lock(path: Path) -> IO[bytes] | None:
         f.close()
         return None
     return f
+
+
+#: the loader lock is taken once per process (flock conflicts between two open files of one process too);
+#: a load inside :func:`open_store` runs within the lock that call already holds
+_loader_guard = threading.RLock()
+_loader_depth = 0
+
+
+@contextlib.contextmanager
+def _loader_lock(root: Path) -> Iterator[None]:
+    """The exclusive loader lock of the store path ``root`` (a flock of the folder), waited for."""
+    global _loader_depth
+    with _loader_guard:
+        if _loader_depth:
+            _loader_depth += 1
+            try:
+                yield
+            finally:
+                _loader_depth -= 1
+            return
+        root.mkdir(parents=True, exist_ok=True)
+        # the folder itself is locked (flock works on a directory): no file of ours beside the stores
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd is closed, also if this process dies
+            _loader_depth = 1
+            try:
+                yield
+            finally:
+                _loader_depth = 0
+        finally:
+            os.close(fd)
 
 
 def _expected_quads(path: Path) -> int | None:
@@ -230,20 +254,28 @@ def open_store(settings: Settings, *, read_only: bool = False) -> LoadedStore:
     """
     release = Release.read(settings.dist_dir)
     root = settings.store_path
-    name = release.data_hash[:16]
-    if _current_name(root) != name or not (root / name).is_dir():
-        if read_only:
+    name = release.data_version
+    if read_only:
+        if _current_name(root) != name or not (root / name).is_dir():
             raise StoreError(f"{root}: no store loaded for build {name}; `cpbkg serve` or `cpbkg query` loads it")
-        load(settings, release)
-    if not read_only:
+        return _open(root / name, release, read_only=True)
+    with _loader_lock(root):  # one loader at a time: replicas started together wait here, then find it loaded
+        if _current_name(root) != name or not (root / name).is_dir():
+            load(settings, release)
         _check_or_reload(settings, release, root / name)
-    return _open(root / name, release, read_only=True)
+        # opened (and its shared lock taken) before the loader lock is let go: no load between can prune it
+        return _open(root / name, release, read_only=True)
 
 
 def _check_or_reload(settings: Settings, release: Release, path: Path) -> None:
-    """Open the store writable once (RocksDB recovers what it can) and check it; load it again if damaged."""
+    """Check the store (under the loader lock) and load it again if damaged: opened writable once when no
+    process serves it (RocksDB recovers what it can), read-only when one does (it holds the writer's
+    place for nobody, but a writable open would compact files its query workers read)."""
     try:
-        _open(path, release, read_only=False).close()
+        if _in_use(path):
+            _open(path, release, read_only=True).close()
+        else:
+            _open(path, release, read_only=False).close()
         return
     except StoreError as exc:
         if "lock" in str(exc).lower():  # in use by another writer: not damage
@@ -252,15 +284,39 @@ def _check_or_reload(settings: Settings, release: Release, path: Path) -> None:
     load(settings, release)
 
 
+def open_new_build(settings: Settings, release: Release, *, force: bool = False) -> LoadedStore:
+    """The store of ``release`` (the build now in ``dist/``) for a server that goes on serving another
+    one meanwhile (``POST /admin/reload``): loaded into a new directory unless it is the current one
+    already (``force``: load it anyway), opened read-only, and loaded once more if it is damaged.
+
+    Raises:
+        StoreError: it could not be loaded or opened (the store being served is not touched).
+    """
+    root = settings.store_path
+    name = release.data_version
+    if force or _current_name(root) != name or not (root / name).is_dir():
+        load(settings, release)
+    try:
+        return open_store(settings, read_only=True)
+    except StoreError as exc:
+        log.warning("%s; loading it again", exc)
+        load(settings, release)
+        return open_store(settings, read_only=True)
+
+
 def load(settings: Settings, release: Release | None = None) -> Path:
-    """Load ``dist/cpbkg.trig`` into a new store directory and make it current."""
+    """Load ``dist/cpbkg.trig`` into a new store directory and make it current (under the loader lock)."""
     release = release or Release.read(settings.dist_dir)
     dataset = settings.dist_dir / DATASET_FILE
     if not dataset.is_file():
         raise StoreError(f"{dataset}: missing; run `cpbkg build`")
+    with _loader_lock(settings.store_path):
+        return _load(settings, release, dataset)
+
+
+def _load(settings: Settings, release: Release, dataset: Path) -> Path:
     root = settings.store_path
-    root.mkdir(parents=True, exist_ok=True)
-    name = release.data_hash[:16]
+    name = release.data_version
     tmp = root / f"{name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:

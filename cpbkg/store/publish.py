@@ -315,7 +315,7 @@ def _with_cleanup(exc: RemoteStoreError, remote: RemoteStore, pushed: list[Graph
 # -- command line -------------------------------------------------------------------------------
 
 
-def add_publish_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_publish_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``cpbkg publish`` to the subcommands of the ``cpbkg`` parser."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "publish",
@@ -324,7 +324,8 @@ def add_publish_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
                     "Protocol and SPARQL Update: staged, counted, switched in one update, counted again.")
     p.add_argument("--to", required=True, metavar="URL",
                    help="the store's base URL (oxigraph: http://host:7878, fuseki: http://host:3030/DATASET, "
-                        "graphdb: http://host:7200/repositories/REPO, virtuoso: http://host:8890)")
+                        "graphdb: http://host:7200/repositories/REPO, virtuoso: http://host:8890), or KIND+URL "
+                        "as for serve --backend (virtuoso+http://host:8890: --kind virtuoso)")
     p.add_argument("--kind", choices=[*KINDS, "generic"], default="oxigraph",
                    help="which endpoints sit below --to (default oxigraph; generic: all at --to itself)")
     p.add_argument("--query", metavar="URL", help="SPARQL query endpoint (overrides --kind)")
@@ -383,6 +384,9 @@ def _is_loopback(url: str) -> bool:
 def cmd_publish(args: argparse.Namespace) -> int:
     """Run ``cpbkg publish``; errors are raised as :class:`~cpbkg.errors.CpbkgError` (exit code 2)."""
     settings = Settings().with_(dist_dir=args.dist) if args.dist is not None else Settings()
+    kind, sep, rest = args.to.partition("+")
+    if sep and kind in (*KINDS, "generic"):  # KIND+URL, as `cpbkg serve --backend` takes it
+        args.kind, args.to = kind, rest
     auth, token = _credentials(args)
     ep = endpoints(args.to, args.kind, query=args.query, update=args.update, gsp=args.gsp,
                    authenticated=auth is not None)

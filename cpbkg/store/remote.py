@@ -139,11 +139,8 @@ def endpoints(base: str, kind: str = "oxigraph", *, query: str | None = None, up
     def at(path: str) -> str:
         return root + "/" + path if path else root
 
-    if kind == "generic":
-        # a store that serves everything at one URL (SPARQL query, update and GSP on the same path)
-        defaults = (root, root, root)
-    else:
-        defaults = (at(paths[0]), at(paths[1]), at(paths[2]))
+    # generic: a store that serves everything at one URL (SPARQL query, update and GSP on the same path)
+    defaults = (root, root, root) if kind == "generic" else (at(paths[0]), at(paths[1]), at(paths[2]))
     chosen = (query or defaults[0], update or defaults[1], gsp or defaults[2])
     for url, flag in zip(chosen, ("--query", "--update", "--gsp"), strict=True):
         check_url(url, flag)
@@ -211,7 +208,7 @@ class RemoteStore:
         )
 
     @classmethod
-    def at(cls, ep: Endpoints, **options: Any) -> "RemoteStore":
+    def at(cls, ep: Endpoints, **options: Any) -> RemoteStore:
         """A client for the endpoints ``ep`` (see :func:`endpoints`)."""
         return cls(ep.query, ep.update, ep.gsp, **options)
 
@@ -220,7 +217,7 @@ class RemoteStore:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "RemoteStore":
+    def __enter__(self) -> RemoteStore:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

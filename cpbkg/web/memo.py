@@ -6,7 +6,9 @@ still parses the query string, lexes the query, negotiates the formats and build
 on 2 cores while Oxigraph's server answered the same trivial queries at ~24,000 (bench/, measured
 2026-11-25). The memo keys the *whole request* that shapes the response -- method, query string
 and the headers the endpoint reads -- and replays the status, headers and body it answered
-before, as long as the same query service (the same data) is serving.
+before, as long as the same build is serving (the same :class:`cpbkg.web.state.ServingState`: a
+reload makes a new one, and the memo then forgets what the old one answered). The memo itself
+lasts as long as the app (:class:`cpbkg.web.state.ProcessState`).
 
 Only 200s and 304s of routes that call :func:`memorable` are kept, and those ``cached_answer``
 builds: query answers the answer cache may hold (``/sparql``, ``/queries/{name}``: so never a
@@ -18,6 +20,7 @@ headers keyed on (pages: 150/s when rendered each time, bench/ 2026-11-25).
 from __future__ import annotations
 
 import collections
+import hashlib
 import threading
 from dataclasses import dataclass
 
@@ -30,11 +33,15 @@ KEY_HEADERS = (b"accept", b"accept-encoding", b"accept-language", b"if-none-matc
 FLAG = "cpbkg.memorable"
 #: bodies larger than this are not memorised (the answer cache still has them)
 MAX_BODY = 256 * 1024
+#: a key part (path, query string, header value) longer than this is kept as its digest
+KEY_PART_MAX = 256
+#: bytes an entry costs beyond what is counted (the objects, the dict slot): a rough, safe figure
+ENTRY_OVERHEAD = 512
 
 
 @dataclass(frozen=True)
 class Memorised:
-    """A response as it was sent, and which query service (data) it came from."""
+    """A response as it was sent, and which build (:class:`cpbkg.web.state.ServingState`) answered it."""
 
     owner: object
     status: int
@@ -47,8 +54,24 @@ class Memorised:
         await send({"type": "http.response.body", "body": self.body})
 
 
+def _short(value: bytes | None) -> bytes | None:
+    """A key part as it is kept: itself, or a digest of it if longer than :data:`KEY_PART_MAX`
+    (what a client sends in a header is bounded only by the header limit)."""
+    if value is None or len(value) <= KEY_PART_MAX:
+        return value
+    return b"#" + hashlib.sha256(value).digest()
+
+
+def _size(key: tuple[object, ...], entry: Memorised) -> int:
+    """Bytes one entry holds, counted: its key's parts, the headers and the body, and a fixed overhead."""
+    parts = sum(len(part) for part in key if isinstance(part, bytes | str))
+    headers = sum(len(name) + len(value) for name, value in entry.headers)
+    return ENTRY_OVERHEAD + parts + headers + len(entry.body)
+
+
 class ResponseMemo:
-    """An LRU of :class:`Memorised` responses, bounded by entries and by body bytes. Thread-safe."""
+    """An LRU of :class:`Memorised` responses, bounded by entries and by bytes (keys, headers and
+    bodies: :func:`_size`; long key parts are kept as digests, :func:`_short`). Thread-safe."""
 
     def __init__(self, max_entries: int = 4096, max_bytes: int = 32 * 2**20) -> None:
         self.max_entries = max_entries
@@ -70,7 +93,7 @@ class ResponseMemo:
                 if name in found:
                     return None
                 found[name] = value
-        return (method, path, query_string, *(found.get(h) for h in KEY_HEADERS))
+        return (method, _short(path), _short(query_string), *(_short(found.get(h)) for h in KEY_HEADERS))
 
     def get(self, key: tuple[object, ...], owner: object) -> Memorised | None:
         with self._lock:
@@ -90,13 +113,18 @@ class ResponseMemo:
             if key in self._entries:
                 self._drop(key)
             self._entries[key] = entry
-            self._bytes += len(entry.body)
+            self._bytes += _size(key, entry)
             while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
                 self._drop(next(iter(self._entries)))
 
     def _drop(self, key: tuple[object, ...]) -> None:
         entry = self._entries.pop(key)
-        self._bytes -= len(entry.body)
+        self._bytes -= _size(key, entry)
+
+    @property
+    def size(self) -> int:
+        """Bytes the memo holds: keys, headers and bodies."""
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -26,6 +26,7 @@ from support.graph import ROOT
 from cpbkg.build.ontology import load_ontology
 from cpbkg.build.reasoning import materialise
 from cpbkg.build.sources.decision import ACTION_TYPES, DECISION_FILE, build_graph
+from cpbkg.build.sources.wording import TRANSLATIONS_FILE
 from cpbkg.build.sources.zhtext import clean
 from cpbkg.build.validation import load_shapes, validate
 from cpbkg.config import Settings
@@ -33,6 +34,7 @@ from cpbkg.errors import SourceError
 from cpbkg.vocab import CPB, Ids
 
 DECISION = ROOT / "data" / DECISION_FILE
+SETTINGS_DATA = ROOT / "data"
 ZH = ROOT / "data" / "sources" / "cp-10-3-zh.txt"
 EN = ROOT / "data" / "sources" / "cp-10-3-en-partial.txt"
 PLAN_TEXT = "https://bch.cbd.int/protocol/post2020/Plan/text.shtml"
@@ -137,6 +139,10 @@ def copy_with(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
     target = tmp_path / DECISION_FILE
     target.parent.mkdir(parents=True)
     target.write_text(text.replace(old, new), encoding="utf-8")
+    # the project's translations (the one document without a Chinese title)
+    translations = tmp_path / TRANSLATIONS_FILE
+    translations.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SETTINGS_DATA / TRANSLATIONS_FILE, translations)
     return tmp_path, text[: text.index(old)].count("\n") + 1
 
 
@@ -491,7 +497,5 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_the_copy_helper_leaves_a_valid_file(tmp_path: Path) -> None:
     """The broken copies above differ from a file that builds only in what each test changes."""
-    target = tmp_path / DECISION_FILE
-    target.parent.mkdir(parents=True)
-    shutil.copy(DECISION, target)
-    assert len(build_graph(tmp_path, Ids())) == len(build_graph(Settings().data_dir, Ids()))
+    data_dir, _ = copy_with(tmp_path, "decision:\n", "decision:\n")
+    assert len(build_graph(data_dir, Ids())) == len(build_graph(Settings().data_dir, Ids()))

@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 import yaml
+from rdflib.namespace import SKOS
 from support.graph import ROOT
 
 from cpbkg.build.sources.zhtext import clean, plan_appendix, plan_codes
 from cpbkg.errors import SourceError
+from cpbkg.vocab import Ids
 
 PLAN = ROOT / "data" / "plan" / "implementation-plan.yaml"
 ZH = ROOT / "data" / "sources" / "cp-10-3-zh.txt"
@@ -33,7 +35,8 @@ CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 #: between; every other label must be one contiguous run of the appendix text
 SPLIT_CELLS = {"A.7(d)", "A.10", "A.10.2", "A.10 outcome"}
 #: the only Plan wording in the official English copy
-OFFICIAL_EN = {"A", "B", "A.1(a)", "A.1(b)", "A.1(c)", "A.2(a)", "A.2(b)", "A.2(c)", "A.2(d)", "A.3(a)"}
+#: the area names' English follows a Secretariat web article, not an official text: a translation now
+OFFICIAL_EN = {"A.1(a)", "A.1(b)", "A.1(c)", "A.2(a)", "A.2(b)", "A.2(c)", "A.2(d)", "A.3(a)"}
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +260,65 @@ def test_file_without_appendix_raises_source_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="appendix not found") as caught:
         plan_appendix(no_appendix)
     assert caught.value.path == no_appendix
+
+
+# --- the verbatim official Chinese beside the normalised label (issue 16) ------------------------------------
+
+ZH_SOURCE = ROOT / "data" / "sources" / "cp-10-3-zh.txt"
+
+
+def _is_cjk(char: str) -> bool:
+    # ideographs and CJK / full-width punctuation: the code points zhtext treats as CJK
+    code = ord(char)
+    return (0x2E80 <= code <= 0x2FFF or 0x3000 <= code <= 0x303F or 0x3400 <= code <= 0x4DBF
+            or 0x4E00 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFE30 <= code <= 0xFE4F
+            or 0xFF00 <= code <= 0xFFEF)
+
+
+def test_every_official_chinese_text_is_the_source_cell_byte_for_byte() -> None:
+    """Read the lines the locator names from the file, join them (a break between two CJK-adjacent
+    characters removed, else one space), drop the row code: the bytes must be the literal's."""
+    from cpbkg.build.sources import plan
+    from cpbkg.vocab import CPB
+
+    graph = plan.build_graph(ROOT / "data", ROOT / "data" / "sources", Ids())
+    lines = ZH_SOURCE.read_bytes().decode("utf-8").splitlines()
+    official = {s: o for s, o in graph.subject_objects(CPB.officialText)}
+    assert len(official) == 2 + 14 + 36 + 48 + 14
+    normalised = 0
+    for uri, literal in official.items():
+        assert literal.language == "zh"
+        (locator,) = [str(x) for x in graph.objects(uri, CPB.locator)]
+        numbers = [int(n) for n in re.search(r"lines ([\d, ]+)$", locator).group(1).split(", ")]
+        parts = [lines[n - 1].strip() for n in numbers]
+        code = str(graph.value(uri, SKOS.notation))
+        printed = f"({code.partition('(')[2]}" if "(" in code else (None if code.endswith("-O") else f"{code}.")
+        if printed:
+            assert parts[0].startswith(printed), (uri, parts[0])
+            parts[0] = parts[0][len(printed):].strip()
+        joined = parts[0]
+        for part in parts[1:]:
+            joined += ("" if _is_cjk(joined[-1]) or _is_cjk(part[0]) else " ") + part
+        assert joined.encode("utf-8") == str(literal).encode("utf-8"), uri
+        # the label beside it is the normalised form, and says nothing the text does not
+        (zh,) = [str(x) for x in graph.objects(uri, SKOS.prefLabel) if x.language == "zh"]
+        assert zh == clean(str(literal)).rstrip("；。;."), uri
+        normalised += zh != str(literal)
+        # pages: 6-10 (the appendix), as the locator says
+        pages = sorted(int(p) for p in graph.objects(uri, CPB.page))
+        assert pages and set(pages) <= set(range(6, 11)) and f"page{'s' if len(pages) > 1 else ''} " in locator
+    # the issue counted 91 of the 112 goals, objectives, indicators and outcomes normalised
+    assert normalised == 91
+
+
+def test_a_label_that_is_not_its_cell_stops_the_build(tmp_path: Path) -> None:
+    from cpbkg.build.sources import plan
+
+    text = PLAN.read_text(encoding="utf-8")
+    old = 'zh: "国家主管部门对工作人员进行了充分培训，以便他们执行任务"'
+    assert text.count(old) == 1
+    (tmp_path / "plan").mkdir()
+    (tmp_path / "plan" / "implementation-plan.yaml").write_text(
+        text.replace(old, 'zh: "国家主管部门对工作人员进行了培训，以便他们执行任务"'), encoding="utf-8")
+    with pytest.raises(SourceError, match=r"cp-10-3-zh.txt.*the cell of .*objective/A.1.3"):
+        plan.build_graph(tmp_path, ROOT / "data" / "sources", Ids())

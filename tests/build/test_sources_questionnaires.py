@@ -71,10 +71,20 @@ def test_cross_cycle_mapping_is_an_official_link(graph):
 
 
 def test_indicator_methodology_matches_the_official_table(graph):
+    # the measurement links are written with the methodology, in one place (issue 16); the
+    # questionnaires graph keeps the table's data-source texts and the question checks
+    from cpbkg.build.progress.observations import load_methodology, methodology_graph
+
+    assert not list(graph.subject_objects(CPB.measuredBy))
+    graph = graph + methodology_graph(load_methodology(SETTINGS.data_dir, SETTINGS.sources_dir), IDS,
+                                      SETTINGS.sources_dir)
     a1a = IDS.indicator("A.1(a)")
     measured = {str(graph.value(q, SKOS.notation)) + f"@{graph.value(q, CPB.reportingCycle)}" for q in graph.objects(a1a, CPB.measuredBy)}
     assert measured == {"Q14@4", "Q15@4", "Q7@5", "Q8@5"}
     assert len(list(graph.objects(IDS.indicator("A.2(a)"), CPB.measuredBy))) == 24
+    official = {o for link in graph.subjects(CPB.basis, CPB.OfficialMapping)
+                if graph.value(link, CPB.linkPredicate) == CPB.measuredBy for o in graph.objects(link, CPB.linkObject)}
+    assert {str(graph.value(q, SKOS.notation)) + f"@{graph.value(q, CPB.reportingCycle)}" for q in official} >= measured
     # A.1(b) comes from the BCH, not from report questions
     assert not list(graph.objects(IDS.indicator("A.1(b)"), CPB.measuredBy))
     assert Literal("Baseline: BCH on 31 December 2019", lang="en") in set(graph.objects(IDS.indicator("A.1(b)"), CPB.dataSource))

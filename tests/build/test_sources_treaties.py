@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 from rdflib import RDF, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, SKOS
+from rdflib.namespace import DCTERMS, RDFS, SKOS
 
 from cpbkg.build.ontology import load_ontology
 from cpbkg.build.reasoning import materialise
 from cpbkg.build.sources import treaties
+from cpbkg.build.sources.wording import TRANSLATIONS_FILE
 from cpbkg.build.validation import load_shapes, validate
 from cpbkg.config import Settings
 from cpbkg.errors import SourceError
@@ -100,8 +102,8 @@ def test_recapitalised_titles_say_so(graph):
     assert en_label(graph, art14) == "Conference of the Parties serving as the meeting of the Parties to the Protocol"
     note = str(graph.value(art14, SKOS.editorialNote))
     assert "Conference of the parties serving as the meeting of the parties to the protocol" in note
-    # a title printed as listed carries no such note
-    assert graph.value(IDS.article("nkl", "12"), SKOS.editorialNote) is None
+    # a title printed as listed carries no such note (only the note on its Chinese translation)
+    assert not [n for n in graph.objects(IDS.article("nkl", "12"), SKOS.editorialNote) if "capitalisation" in n]
 
 
 def test_text_is_the_articles_full_text(graph):
@@ -199,8 +201,12 @@ def sources(tmp_path: Path) -> Path:
     """A private copy of the files build_graph reads."""
     src = tmp_path / "sources"
     shutil.copytree(TREATY_DIR, src / "treaties")
+    shutil.copytree(SETTINGS.sources_dir / "bch", src / "bch")
     for name in ("reference-facts.md", "cp-10-3-zh.txt"):
         shutil.copy(SETTINGS.sources_dir / name, src / name)
+    # the project's translations live beside data/sources
+    (tmp_path / TRANSLATIONS_FILE).parent.mkdir(parents=True)
+    shutil.copy(SETTINGS.data_dir / TRANSLATIONS_FILE, tmp_path / TRANSLATIONS_FILE)
     return src
 
 
@@ -268,4 +274,84 @@ def test_a_treaty_name_not_in_the_chinese_text_is_refused(sources):
 def test_a_missing_file_is_a_source_error(sources):
     (sources / "treaties" / NKL_MD.name).unlink()
     with pytest.raises(SourceError, match="file not found"):
+        treaties.build_graph(sources, IDS)
+
+
+# --- titles in the six UN languages (issue 16) ---------------------------------------------------------------
+
+QUESTIONNAIRE_5 = SETTINGS.sources_dir / "bch" / "cpb-national-report-5.json"
+
+
+def single_article_sections() -> dict[str, dict[str, str]]:
+    """Article number -> the 5th-report section titles of the sections about one article (read here, not by the module)."""
+    data = json.loads(QUESTIONNAIRE_5.read_text(encoding="utf-8-sig"))
+    return {m.group(1): s["title"] for s in data["sections"] if (m := re.fullmatch(r"Article(\d+)", s["key"]))}
+
+
+def labels_of(graph: Graph, uri: URIRef, prop: URIRef = SKOS.prefLabel) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for lit in graph.objects(uri, prop):
+        assert lit.language not in found, (uri, prop, lit.language)
+        found[lit.language] = str(lit)
+    return found
+
+
+def test_every_article_the_questionnaire_titles_has_its_title_in_six_languages(graph):
+    sections = single_article_sections()
+    assert set(sections) == {"2", "5", "6", "11", "12", "13", "14", "17", "18", "19", "20", "21", "22", "23",
+                             "24", "25", "26", "28", "33"}
+    for number, titles in sections.items():
+        uri = IDS.article("cpb", number)
+        labels = labels_of(graph, uri)
+        assert set(labels) == {"en", "zh", "fr", "es", "ru", "ar"}, number
+        for lang in ("zh", "fr", "es", "ru", "ar"):
+            printed = " ".join(re.sub(r"<sup>[^<]*</sup>", "", titles[lang]).split())
+            # the section title is "<number words> <dash> <the label>": the label is its tail, verbatim
+            assert printed.endswith(labels[lang].rstrip(":")) or printed.rstrip(":").endswith(labels[lang]), (number, lang)
+            assert number in printed[: len(printed) - len(labels[lang])], (number, lang)
+        # the source named is the questionnaire section, not the treaty
+        assert graph.value(uri, CPB.chineseWording) == CPB.OfficialWording
+        assert graph.value(uri, CPB.chineseSource) == IDS.report_section(5, f"Article{number}")
+        assert URIRef(treaties.QUESTIONNAIRE_SOURCE.format(cycle=5)) in set(graph.objects(uri, DCTERMS.source))
+    assert labels_of(graph, IDS.article("cpb", "18"))["zh"] == "处理、运输、包装和标志"
+    assert labels_of(graph, IDS.article("cpb", "17"))["zh"] == "无意中造成的越境转移和应急措施"
+
+
+def test_the_fourth_reports_other_wording_is_an_alternative_label(graph):
+    art19 = IDS.article("cpb", "19")
+    assert labels_of(graph, art19)["zh"] == "国家主管部门和国家联络人"
+    assert labels_of(graph, art19, SKOS.altLabel)["zh"] == "国家主管部门和国家联络点"
+
+
+def test_every_provision_has_one_chinese_label_marked_official_or_translated(graph):
+    provisions = set(graph.subjects(CPB.provisionOf, None))
+    assert len(provisions) == 43 + 21 + 3
+    translated = set(graph.subjects(CPB.chineseWording, CPB.ProjectTranslation))
+    official = set(graph.subjects(CPB.chineseWording, CPB.OfficialWording))
+    assert provisions == translated | official and not translated & official
+    assert len(official) == 19
+    for uri in translated:
+        assert "zh" in labels_of(graph, uri)
+        assert graph.value(uri, CPB.chineseSource) is None
+        assert any("project's translation" in n for n in graph.objects(uri, SKOS.editorialNote))
+    # a search for 风险评估 finds Article 15 (and Annex III)
+    risk = {uri for uri in provisions if "风险评估" in labels_of(graph, uri)["zh"]}
+    assert risk == {IDS.article("cpb", "15"), IDS.treaty_annex("cpb", "III")}
+    assert any("第15和16条" in n for n in graph.objects(IDS.article("cpb", "15"), SKOS.editorialNote))
+
+
+def test_labels_name_the_treaty(graph):
+    assert labels_of(graph, IDS.article("cpb", "15"), RDFS.label) == {
+        "en": "Cartagena Protocol, Article 15: Risk assessment", "zh": "《卡塔赫纳生物安全议定书》第15条：风险评估"}
+    assert labels_of(graph, IDS.article("nkl", "12"), RDFS.label)["en"].startswith(
+        "Nagoya – Kuala Lumpur Supplementary Protocol, Article 12: ")
+    assert labels_of(graph, IDS.treaty_annex("cpb", "III"), RDFS.label)["zh"] == "《卡塔赫纳生物安全议定书》附件三：风险评估"
+    named = [labels_of(graph, uri, RDFS.label)["en"] for uri in graph.subjects(CPB.provisionOf, None)]
+    assert len(set(named)) == len(named) == 67
+
+
+def test_a_section_titled_for_another_article_is_refused(sources):
+    path = sources / "bch" / "cpb-national-report-5.json"
+    edit(path, "第18条 — 处理、运输、包装和标志", "第19条 — 处理、运输、包装和标志")
+    with pytest.raises(SourceError, match=r"cpb-national-report-5.json \[sections.Article18.title.zh\]: .*another article"):
         treaties.build_graph(sources, IDS)

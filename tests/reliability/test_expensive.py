@@ -1,20 +1,28 @@
 """Expensive queries on purpose: cartesian products, unbounded property paths, regular
 expressions meant to be catastrophic, a huge OFFSET, sorting a cross product, aggregates over
 one, long chains that crash the engine, answers over the cap. Each is stopped at the timeout
-(503 ``QueryTimeout``), by the worker's memory limit (503 ``WorkerCrashed``) or refused (422)
-with a clear message -- and while it runs, another client's ordinary (uncached) queries are
-still answered quickly: each test sends a pathological query and ordinary ones at the same
-time on a real server and checks the ordinary ones' latency.
+(503 ``QueryTimeout``, its worker killed), by the worker's memory limit (503 ``WorkerCrashed``)
+or refused (422) with a clear message -- and while it holds a worker, another client's ordinary
+(uncached) queries are still answered: each test sends a pathological query and ordinary ones at
+the same time on a real server and checks, from the order of events in the query pool, that
+ordinary answers came while the pathological query was still running.
 
-The server: uvicorn on 127.0.0.1, two query workers with a 2 s timeout and a 768 MiB heap each.
+No test here bounds a latency (a loaded 2-core machine misses any such figure): they assert
+what the service does, by the pool's state and the order of events; the latencies themselves
+are measured by ``bench/busy.py``. A wall-clock figure appears only as a hang guard (``HANG``).
+
+The server: uvicorn on 127.0.0.1, two query workers with a 768 MiB heap each and a 2 s timeout
+(a server of its own with a timeout past the hang guard holds every worker busy on demand).
 """
 
 from __future__ import annotations
 
-import statistics
+import os
+import re
+import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -23,66 +31,135 @@ from support.reliability import FIGURES
 from support.web_server import LiveServer, web_settings, web_store  # noqa: F401  (fixtures)
 
 from cpbkg.config import Settings
+from cpbkg.sparql.execute import Answer, Job
 from cpbkg.sparql.pool import QueryPool
 from cpbkg.store.embedded import LoadedStore
 from cpbkg.web.app import create_app
 
 TIMEOUT = 2.0
+#: seconds after which a test gives up waiting (a hang guard, never a latency figure)
+HANG = 120.0
 JSON = "application/sparql-results+json"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 #: what an ordinary client asks meanwhile: selective, answered in milliseconds (each one new: no cache)
 ORDINARY = ('PREFIX skos: <http://www.w3.org/2004/02/skos/core#> SELECT ?s ?label WHERE {{ ?s skos:notation "A.{n}" ; '
             'skos:prefLabel ?label FILTER(?label != "{tag}") }}')
+#: holds a worker until its timeout (or until the test kills the worker)
+BLOCKER = "SELECT (COUNT(*) AS ?n) {{ ?a ?b ?c . ?d ?e ?f FILTER(?a != <urn:{i}>) }}"
+
+
+class Events:
+    """One ordered log of what happened, written by the pool and by the test's clients (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.log: list[tuple[str, str]] = []
+
+    def add(self, kind: str, what: str) -> None:
+        with self._changed:
+            self.log.append((kind, what))
+            self._changed.notify_all()
+
+    def index(self, kind: str, what: str) -> int:
+        """Where the first ``(kind, what)`` is in the log (ValueError if it is not)."""
+        with self._changed:
+            return self.log.index((kind, what))
+
+    def count(self, kind: str) -> int:
+        with self._changed:
+            return sum(1 for k, _ in self.log if k == kind)
+
+    def between(self, kind: str, first: tuple[str, str], last: tuple[str, str]) -> list[str]:
+        """What was logged as ``kind`` after the event ``first`` and before the event ``last``."""
+        with self._changed:
+            start, end = self.log.index(first), self.log.index(last)
+            return [w for k, w in self.log[start:end] if k == kind]
+
+    def running(self) -> list[str]:
+        """The jobs in the pool now: started and not ended."""
+        with self._changed:
+            ended = [w for k, w in self.log if k == "end"]
+            started = [w for k, w in self.log if k == "start"]
+        for text in ended:
+            started.remove(text)
+        return started
+
+    def wait_until(self, condition: Callable[[], bool], what: str) -> None:
+        with self._changed:
+            assert self._changed.wait_for(condition, timeout=HANG), f"hang guard: {what} did not happen"
+
+
+class WatchedPool(QueryPool):
+    """The real pool of query workers; it also logs each job as it enters and leaves :meth:`run`."""
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self.events = Events()
+
+    def run(self, job: Job) -> Answer:
+        self.events.add("start", job.text)
+        try:
+            return super().run(job)
+        finally:
+            self.events.add("end", job.text)
+
+
+def _serve(settings: Settings, store: LoadedStore) -> tuple[LiveServer, WatchedPool]:
+    pool = WatchedPool(store.path, size=2, memory_mb=768)
+    pool.start()
+    live = LiveServer(create_app(settings, store=store, pool=pool)).start()
+    with httpx.Client(base_url=live.url, timeout=HANG) as c:
+        assert c.get("/sparql", params={"query": "ASK {}"}).status_code == 200  # workers ready
+    return live, pool
 
 
 @pytest.fixture(scope="module")
-def server(web_settings: Settings, web_store: LoadedStore) -> Iterator[LiveServer]:  # noqa: F811
-    settings = web_settings.with_(query_timeout=TIMEOUT, result_cap=5000, query_workers=2)
-    pool = QueryPool(web_store.path, size=2, memory_mb=768).start()
-    live = LiveServer(create_app(settings, store=web_store, pool=pool)).start()
-    with httpx.Client(base_url=live.url, timeout=30) as c:
-        assert c.get("/sparql", params={"query": "ASK {}"}).status_code == 200  # workers ready
-    yield live
+def server(web_settings: Settings, web_store: LoadedStore) -> Iterator[tuple[LiveServer, WatchedPool]]:  # noqa: F811
+    live, pool = _serve(web_settings.with_(query_timeout=TIMEOUT, result_cap=5000, query_workers=2), web_store)
+    yield live, pool
     live.stop()
     pool.close()
 
 
-def ordinary_latencies(url: str, stop: threading.Event, tag: str, limit: int = 60) -> list[tuple[int, float]]:
-    """Ordinary queries one after another until ``stop`` (at most ``limit``): (status, seconds) each."""
+def ordinary_queries(url: str, stop: threading.Event, tag: str, events: Events, limit: int = 60) -> list[int]:
+    """Ordinary queries one after another until ``stop`` (at most ``limit``): their statuses.
+
+    Each answer is logged as ``("answered", query)`` in ``events``, in order with the pool's events.
+    """
     out = []
-    with httpx.Client(base_url=url, timeout=30) as c:
+    with httpx.Client(base_url=url, timeout=HANG) as c:
         n = 0
         while not stop.is_set() and n < limit:
             n += 1
-            start = time.monotonic()
-            r = c.get("/sparql", params={"query": ORDINARY.format(n=n % 10 + 1, tag=f"{tag}-{n}-{time.time()}")},
-                      headers={"Accept": JSON})
+            query = ORDINARY.format(n=n % 10 + 1, tag=f"{tag}-{n}-{time.time()}")
+            r = c.get("/sparql", params={"query": query}, headers={"Accept": JSON})
             FIGURES.request()
-            out.append((r.status_code, time.monotonic() - start))
+            if r.status_code == 200:
+                events.add("answered", query)
+            out.append(r.status_code)
             time.sleep(0.05)
     return out
 
 
-def run_against(server: LiveServer, method: str, query: str, tag: str) -> tuple[httpx.Response, float,
-                                                                                 list[tuple[int, float]]]:
+def run_against(server: LiveServer, pool: WatchedPool, method: str, query: str, tag: str) -> tuple[httpx.Response,
+                                                                                                    list[int]]:
     """The pathological query, with an ordinary client running from just before it until it is answered."""
     stop = threading.Event()
     found: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: found.update(lat=ordinary_latencies(server.url, stop, tag)))
+    thread = threading.Thread(target=lambda: found.update(statuses=ordinary_queries(server.url, stop, tag,
+                                                                                   pool.events)))
     thread.start()
     time.sleep(0.1)
-    start = time.monotonic()
-    with httpx.Client(base_url=server.url, timeout=60) as c:
+    with httpx.Client(base_url=server.url, timeout=HANG) as c:
         if method == "GET":
             r = c.get("/sparql", params={"query": query})
         else:
             r = c.post("/sparql", content=query.encode(), headers={"Content-Type": "application/sparql-query"})
     FIGURES.request()
     FIGURES.bad_input("expensive query")
-    seconds = time.monotonic() - start
     stop.set()
-    thread.join(timeout=30)
-    return r, seconds, found["lat"]
+    thread.join(timeout=HANG)
+    return r, found["statuses"]
 
 
 PATHOLOGICAL = [
@@ -113,12 +190,12 @@ PATHOLOGICAL = [
 
 
 @pytest.mark.parametrize("label, query, status, expected", PATHOLOGICAL, ids=[p[0] for p in PATHOLOGICAL])
-def test_a_pathological_query_is_stopped_and_others_are_still_answered(server: LiveServer, label: str, query: str,
-                                                                        status: int, expected: str) -> None:
-    import re
-
+def test_a_pathological_query_is_stopped_and_others_are_still_answered(
+        server: tuple[LiveServer, WatchedPool], label: str, query: str, status: int, expected: str) -> None:
+    live, pool = server
     method = "POST" if len(query) > 4000 else "GET"
-    r, seconds, latencies = run_against(server, method, query, label)
+    killed = pool.killed
+    r, statuses = run_against(live, pool, method, query, label)
     if status == 503 and r.status_code == 422 and "refused without running" in r.text:
         pass  # crashed a worker in an earlier run of this module on the same data: refused at once
     else:
@@ -127,40 +204,78 @@ def test_a_pathological_query_is_stopped_and_others_are_still_answered(server: L
     if expected:
         assert re.search(expected, r.text), (label, r.text[:300])
     assert "Traceback" not in r.text
-    assert seconds < TIMEOUT + 3.0, (label, seconds)  # stopped at the timeout, not after it
-    assert latencies, "the ordinary client sent nothing"
-    statuses = {s for s, _ in latencies}
-    worst = max(t for _, t in latencies)
-    assert statuses == {200}, (label, statuses)
-    assert worst < 1.0, (label, f"an ordinary query took {worst:.2f} s", statistics.median(t for _, t in latencies))
+    if "QueryTimeout" in r.text:
+        assert pool.killed == killed + 1, (label, "stopped at the timeout: its worker is killed and replaced")
+    assert statuses, "the ordinary client sent nothing"
+    assert set(statuses) == {200}, (label, statuses)
+    if r.status_code == 503:
+        # it held a worker until its timeout or its memory limit: the other worker answered meanwhile
+        answered = pool.events.between("answered", ("start", query), ("end", query))
+        assert answered, (label, "no ordinary query was answered while the pathological one held its worker")
 
 
-def test_with_every_worker_busy_pages_and_cached_answers_still_come(server: LiveServer) -> None:
-    """Two pathological queries hold both workers: pages (not run on workers) and repeated queries
-    (answered from the cache) keep coming in well under a second; a new query waits for a worker
-    (at most the timeout) and then gets one."""
+#: what needs no query worker: pages, dumps and search from the loaded store, repeated queries from the cache
+NO_WORKER: tuple[tuple[str, dict[str, str]], ...] = (("/id/goal/A.1", {}), ("/", {}), ("/dumps/", {"format": "json"}), ("/search", {"q": "biosafety"}))
+
+
+@pytest.fixture()
+def busy_server(web_settings: Settings, web_store: LoadedStore) -> Iterator[tuple[LiveServer, WatchedPool]]:  # noqa: F811
+    """A server whose queries may run until the hang guard: the test frees a busy worker by killing it."""
+    live, pool = _serve(web_settings.with_(query_timeout=HANG, result_cap=5000, query_workers=2), web_store)
+    yield live, pool
+    live.stop()
+    pool.close()
+
+
+def test_with_every_worker_busy_pages_and_cached_answers_still_come(
+        busy_server: tuple[LiveServer, WatchedPool]) -> None:
+    """Two blocking queries hold both workers (they run until the test kills their workers): pages
+    and a repeated query (answered from the cache) come back meanwhile, none of them goes to a
+    worker, and no worker was freed while they did; a new query is not answered while every
+    worker is busy, and is answered by the first one freed."""
+    live, pool = busy_server
+    events = pool.events
+    answers: dict[str, httpx.Response] = {}
+
+    def send(query: str) -> threading.Thread:
+        def get() -> None:
+            answers[query] = httpx.get(live.url + "/sparql", params={"query": query}, timeout=HANG)
+
+        thread = threading.Thread(target=get)
+        thread.start()
+        FIGURES.request()
+        return thread
+
     cached = ORDINARY.format(n=1, tag="cached")
-    with httpx.Client(base_url=server.url, timeout=30) as c:
-        assert c.get("/sparql", params={"query": cached}).status_code == 200
-        blockers = [threading.Thread(target=lambda i=i: httpx.get(
-            server.url + "/sparql", params={"query": f"SELECT (COUNT(*) AS ?n) {{ ?a ?b ?c . ?d ?e ?f FILTER(?a != <urn:{i}>) }}"},
-            timeout=30)) for i in range(2)]
-        for b in blockers:
-            b.start()
-        FIGURES.request(2)
-        time.sleep(0.3)
-        worst = 0.0
-        for path, params in (("/sparql", {"query": cached}), ("/id/goal/A.1", {}), ("/", {}),
-                             ("/dumps/", {"format": "json"}), ("/search", {"q": "biosafety"})):
-            start = time.monotonic()
+    blockers = [BLOCKER.format(i=i) for i in range(2)]
+    with httpx.Client(base_url=live.url, timeout=HANG) as c:
+        assert c.get("/sparql", params={"query": cached}).status_code == 200  # now in the cache
+        threads = [send(query) for query in blockers]
+        events.wait_until(lambda: sorted(events.running()) == blockers, "both blocking queries on a worker")
+        busy = pool.pids
+        jobs = events.count("start")
+        for path, params in (("/sparql", {"query": cached}), *NO_WORKER):
             r = c.get(path, params=params)
             FIGURES.request()
-            worst = max(worst, time.monotonic() - start)
             assert r.status_code == 200, (path, r.text[:200])
-        assert worst < 1.0, worst
-        start = time.monotonic()
-        r = c.get("/sparql", params={"query": ORDINARY.format(n=2, tag=f"new-{time.time()}")})
-        FIGURES.request()
-        assert r.status_code == 200 and time.monotonic() - start < TIMEOUT + 2.0
-        for b in blockers:
-            b.join(timeout=30)
+        assert events.count("start") == jobs, "a page or a cached answer went to a query worker"
+        assert sorted(events.running()) == blockers and pool.pids == busy, "a worker was freed meanwhile"
+
+        new = ORDINARY.format(n=2, tag=f"new-{time.time()}")
+        waiting = send(new)
+        # no worker is free: it cannot be answered yet (it waits for a worker slot, on the event loop)
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive() and new not in answers, "a new query was answered while every worker was busy"
+        events.add("freed", str(busy[0]))
+        os.kill(busy[0], signal.SIGKILL)  # one blocking query's worker: the pool replaces it
+        FIGURES.fault("busy query worker killed")
+        waiting.join(timeout=HANG)
+        assert answers[new].status_code == 200, answers[new].text[:300]
+        assert events.index("freed", str(busy[0])) < events.index("end", new), "answered before a worker was free"
+        os.kill(busy[1], signal.SIGKILL)
+        FIGURES.fault("busy query worker killed")
+        for thread in threads:
+            thread.join(timeout=HANG)
+        for query in blockers:
+            assert answers[query].status_code == 503 and "WorkerCrashed" in answers[query].text, \
+                answers[query].text[:300]

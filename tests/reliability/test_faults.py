@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,12 +20,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from support.reliability import (
     FIGURES,
     MARKER_PREDICATE,
+    MARKER_SUBJECT,
     ROOT,
     ask_marker,
     check_sums,
@@ -42,6 +45,7 @@ from cpbkg.errors import StoreError
 from cpbkg.sparql.pool import QueryPool
 from cpbkg.store.embedded import open_store
 from cpbkg.web.app import create_app
+from cpbkg.web.state import current
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -390,7 +394,7 @@ def test_a_store_removed_under_a_running_server_is_503_then_reloaded(site: Setti
         s.answers()
         shutil.rmtree(s.store.path)
         FIGURES.fault("store removed under a running server")
-        for pid in s.app.state.query_service.pool.pids:
+        for pid in current(s.app).query_service.pool.pids:
             os.kill(pid, signal.SIGKILL)
             FIGURES.fault("query worker killed")
         time.sleep(0.2)
@@ -456,7 +460,7 @@ def test_reload_swaps_in_a_new_build_while_queries_run(site: Settings, tmp_path:
     shutil.copytree(site.dist_dir, src)
     s = Server(settings, own_pool=True)
     first_store = s.store.path
-    first_pids = set(s.app.state.query_service.pool.start().pids)
+    first_pids = set(current(s.app).query_service.pool.start().pids)
     statuses: dict[int, int] = {}
     errors: list[str] = []
     stop = threading.Event()
@@ -517,6 +521,50 @@ def test_reload_swaps_in_a_new_build_while_queries_run(site: Settings, tmp_path:
             time.sleep(0.1)
         assert not any(_alive(pid) for pid in first_pids), "the first build's workers still run"
         assert not first_store.exists(), "the first build's store was not removed"
+        s.answers()
+    finally:
+        s.stop()
+
+
+def test_a_request_begun_before_a_reload_is_answered_by_the_old_build(site: Settings, tmp_path: Path) -> None:
+    """A POST /sparql whose body is still on its way when the operator reloads: the request was
+    pinned to the build served when it began, so it is answered from that build, whole (not the
+    new build's marker, the old data version in its ETag); the old build's workers run until it is
+    answered and stop after; a request begun after the reload sees the new build."""
+    settings = site.with_(admin_token=TOKEN, query_timeout=30.0, body_timeout=120.0, cache_bytes=1 << 20)
+    src = tmp_path / "src"
+    shutil.copytree(site.dist_dir, src)
+    s = Server(settings, own_pool=True)
+    try:
+        old = current(s.app)
+        old_pids = set(old.query_service.pool.start().pids)
+        body = urlencode({"query": f'ASK {{ <{MARKER_SUBJECT}> <{MARKER_PREDICATE}> "late" }}'}).encode()
+        with socket.create_connection(("127.0.0.1", s.live.port), timeout=120) as sock:
+            sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/sparql-results+json\r\n"
+                         b"Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+            FIGURES.request()
+            deadline = time.monotonic() + 60
+            while old.in_flight == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert old.in_flight == 1, "the request did not reach the app"
+            write_new_build(src, site.dist_dir, "late")
+            r = s.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+            assert r.status_code == 200 and r.json()["reloaded"] is True, r.text
+            assert current(s.app) is not old and ask_marker(s.url, "late") is True
+            assert all(_alive(pid) for pid in old_pids), "the old build's workers stopped under a request"
+            sock.sendall(body[10:])
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        head, _, content = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), answer[:500]
+        assert json.loads(content)["boolean"] is False  # the old build has no marker "late"
+        assert f'\r\netag: w/"{old.store.data_version}-'.encode() in head.lower(), head
+        deadline = time.monotonic() + 60
+        while any(_alive(pid) for pid in old_pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in old_pids), "the old build's workers still run"
         s.answers()
     finally:
         s.stop()

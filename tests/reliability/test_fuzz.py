@@ -25,8 +25,8 @@ from cpbkg.web.app import create_app
 
 schemathesis = pytest.importorskip("schemathesis")
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings  # noqa: E402 (after importorskip: a missing package skips the module)
+from hypothesis import strategies as st  # noqa: E402
 
 #: examples per operation of the OpenAPI description (about 60 operations)
 API_EXAMPLES = 12

@@ -409,7 +409,10 @@ def evil(tmp_path_factory: pytest.TempPathFactory, web_settings: Settings) -> It
     dist = root / "dist"
     shutil.copytree(web_settings.dist_dir, dist)
     base = "https://w3id.org/cpbkg/"
-    lit = lambda text, lang="en": ox.Literal(text, language=lang)
+
+    def lit(text: str, lang: str = "en") -> ox.Literal:
+        return ox.Literal(text, language=lang)
+
     node = ox.NamedNode(base + "id/goal/A.1")
     new = ox.NamedNode(base + "id/goal/EVIL")
     skos = "http://www.w3.org/2004/02/skos/core#"

@@ -32,8 +32,9 @@ OBJECTIVE_COUNTS = {"A.1": 3, "A.2": 2, "A.3": 1, "A.4": 2, "A.5": 2, "A.6": 1, 
 INDICATOR_COUNTS = {"A.1": 3, "A.2": 4, "A.3": 2, "A.4": 2, "A.5": 4, "A.6": 1, "A.7": 4, "A.8": 4, "A.9": 3,
                     "A.10": 3, "B.1": 4, "B.2": 3, "B.3": 7, "B.4": 4}
 OBJECTIVES = [f"{g}.{n}" for g in GOALS for n in range(1, OBJECTIVE_COUNTS[g] + 1)]
-#: Plan elements whose English is official wording (cp-10-3-en-partial.txt and the cbd.int article)
-OFFICIAL_EN = {"A", "B", "A.1(a)", "A.1(b)", "A.1(c)", "A.2(a)", "A.2(b)", "A.2(c)", "A.2(d)", "A.3(a)"}
+#: Plan elements whose English is official wording (cp-10-3-en-partial.txt); the area names' English,
+#: from a cbd.int web article, is marked as the project's translation since issue 16
+OFFICIAL_EN = {"A.1(a)", "A.1(b)", "A.1(c)", "A.2(a)", "A.2(b)", "A.2(c)", "A.2(d)", "A.3(a)"}
 #: GBF targets the curated links connect the Plan to (data/links/curated.yaml)
 CURATED_TARGETS = {14, 17, 19, 20, 21, 22}
 #: the goal codes as gbf-target-monitoring concatenates them: in the Plan's order (GOALS is A.1-A.10, B.1-B.4)
@@ -219,7 +220,11 @@ def _wording(rows: Rows) -> None:
     goals = [r for r in rows if r["kind"] == "goal"]
     assert len(goals) == 14 and {r["status"] for r in goals} == {"ProjectTranslation"}
     assert all(r["englishSource"] for r in rows if r["status"] == "OfficialWording")
-    assert {r["status"] for r in rows} == {"OfficialWording", "ProjectTranslation"}
+    # the decision's actions are labelled in the project's words: paraphrases, said so
+    assert {r["status"] for r in rows} == {"OfficialWording", "ProjectTranslation", "ProjectParaphrase"}
+    assert {local(r["resource"]) for r in rows if r["status"] == "ProjectParaphrase"} == {
+        "p1-adopts", "p2-welcomes", "p3-recognizes", "p4-urges", "p4-invites", "p5-decides", "p6-decides",
+        "p7a-requests", "p7b-requests", "p8-requests", "p9-requests"}
 
 
 def _link_counts(rows: Rows) -> None:
@@ -228,16 +233,19 @@ def _link_counts(rows: Rows) -> None:
     assert counts[("CuratedLink", "contributesTo")] == sum(r["property"] == "contributesTo" for r in records)
     assert counts[("CuratedLink", "underlyingProvision")] == sum(r["property"] == "underlyingProvision" for r in records)
     assert counts[("ExplicitCitation", "cites")] > 20
-    assert counts[("OfficialMapping", "measuredBy")] > 0
+    assert counts[("OfficialMapping", "measuredBy")] == 40  # the questions the Secretariat's table names
+    assert counts[("CuratedLink", "measuredBy")] == 69  # the other questions the project's rules read
     assert {b for b, _ in counts} <= {"ExplicitCitation", "OfficialMapping", "CuratedLink"}
 
 
 def _curated(rows: Rows) -> None:
-    assert len(rows) == len(curated_records())
+    # the curated file's links, and the questions the project's measurement rules read (issue 16)
+    assert len(rows) == len(curated_records()) + 69
     assert all(r["justification"] and r["creator"] == "CPB-KG project (curation)" and r["date"] == "2026-11-24"
                for r in rows)
-    assert {r["source"] for r in rows} == {BASE + "data/links/curated.yaml"}
-    assert {r["property"] for r in rows} == {"contributesTo", "underlyingProvision"}
+    assert {r["source"] for r in rows if r["property"] != "measuredBy"} == {BASE + "data/links/curated.yaml"}
+    assert {r["source"] for r in rows if r["property"] == "measuredBy"} == {BASE + "data/methodology/indicator-sources.yaml"}
+    assert {r["property"] for r in rows} == {"contributesTo", "underlyingProvision", "measuredBy"}
     a2 = [r for r in rows if r["subjectCode"] == "A.2" and r["property"] == "underlyingProvision"]
     assert [local(r["object"]) for r in a2] == ["20"]
 
@@ -316,13 +324,18 @@ def _nkl(rows: Rows) -> None:
 
 
 def _code_a5(rows: Rows) -> None:
-    assert {r["kind"] for r in rows} == {"goal", "outcome"}
+    # one concept per code: the outcome of A.5 is A.5-O since issue 16
+    assert {r["kind"] for r in rows} == {"goal"}
     goal = [r for r in rows if r["kind"] == "goal"]
     hcpb = "https://w3id.org/cpbkg/ontology#"
     objectives = {r["value"] for r in goal if r["property"] == hcpb + "hasObjective"}
     assert objectives == {ID + "objective/A.5.1", ID + "objective/A.5.2"}
     labels = [r["value"] for r in goal if r["property"] == "http://www.w3.org/2004/02/skos/core#prefLabel"]
     assert any("风险评估" in label for label in labels)
+
+
+def _code_a5_outcome(rows: Rows) -> None:
+    assert {r["kind"] for r in rows} == {"outcome"} and {r["element"] for r in rows} == {ID + "outcome/A.5"}
 
 
 def _code_b34(rows: Rows) -> None:
@@ -335,6 +348,11 @@ def _classes(rows: Rows) -> None:
     assert counts["Outcome"] == 14 and counts["Area"] == 2
     assert counts["GBFTarget"] == 23
     assert counts["Link"] >= len(curated_records())
+
+
+def _report_questions_b2b(rows: Rows) -> None:
+    # the methodology reads Q117 for B.2(b): the catalogue says so too, as the project's reading
+    assert [(r["cycle"], r["questionCode"], r["basis"]) for r in rows] == [("5", "Q117", "CuratedLink")]
 
 
 def _report_questions_a1a(rows: Rows) -> None:
@@ -385,6 +403,29 @@ def _methodology_a1a(rows: Rows) -> None:
     assert {r["measuredFrom"] for r in rows} == {"national-reports"}
 
 
+def _goals_gbf_targets(rows: Rows) -> None:
+    assert {r["goalCode"] for r in rows} == set(GOALS)
+    assert ("A.1", "17") in {(r["goalCode"], r["targetCode"]) for r in rows}
+    assert "D" in {r["targetCode"] for r in rows}  # GBF goal D: its links exist
+    curated = [r for r in rows if r["basis"] == "CuratedLink"]
+    assert curated and all(r["justification"] for r in curated)
+
+
+def _parties_to_both(rows: Rows) -> None:
+    assert len(rows) == 55  # the Parties to the Supplementary Protocol, all Parties to the Protocol too
+    assert len({r["code"] for r in rows}) == 55 and all(r["party_en"] for r in rows)
+
+
+def _parties_to_cpb(rows: Rows) -> None:
+    assert len(rows) == 173  # 172 states and the EU
+
+
+def _measurement_overview(rows: Rows) -> None:
+    a1a = {(r["cycle"], q) for r in rows if r["code"] == "A.1(a)" for q in (r["questions"] or "").split()}
+    assert a1a == {("4", "Q14"), ("4", "Q15"), ("5", "Q7"), ("5", "Q8")}
+    assert {r["code"] for r in rows} >= {"A.1(a)", "B.2(b)"}
+
+
 EXPECTED: dict[str, list[Case]] = {
     "plan-elements-for-gbf-target": [
         Case(_plan_elements_t17),
@@ -432,9 +473,11 @@ EXPECTED: dict[str, list[Case]] = {
     "plan-element-by-code": [
         Case(_code_a5),
         Case(_code_b34, {"code": "B.3.4"}, "objective B.3.4"),
+        Case(_code_a5_outcome, {"code": "A.5-O"}, "outcome A.5-O"),
     ],
     "class-instance-counts": [Case(_classes)],
-    "indicator-report-questions": [Case(_report_questions_a1a)],
+    "indicator-report-questions": [Case(_report_questions_a1a),
+                                   Case(_report_questions_b2b, {"indicator": ID + "indicator/B.2(b)"}, "B.2(b)")],
     "plan-sdg-links": [Case(_sdg_links)],
     "gbf-target-coverage": [Case(_coverage)],
     "gbf-link-missing-violation": [Case(_violation)],
@@ -445,6 +488,12 @@ EXPECTED: dict[str, list[Case]] = {
     "progress-party-profile": [Case(_no_observations)],
     "progress-parties-that-moved": [Case(_no_observations)],
     "progress-indicator-methodology": [Case(_methodology_a1a)],
+    "goals-gbf-targets": [Case(_goals_gbf_targets)],
+    "parties-to-both-treaties": [
+        Case(_parties_to_both),
+        Case(_parties_to_cpb, {"also": ID + "treaty/cpb"}, "one treaty twice"),
+    ],
+    "progress-measurement-overview": [Case(_measurement_overview)],
 }
 
 CASES = [pytest.param(name, case, id=f"{name}[{case.label}]") for name, cases in EXPECTED.items() for case in cases]
@@ -459,7 +508,7 @@ def test_catalogue_has_enough_queries():
 
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
 def test_every_query_has_an_expected_result(name):
-    assert name in EXPECTED, f"queries/{name}.rq has no expected result in tests/test_queries.py EXPECTED"
+    assert name in EXPECTED, f"queries/{name}.rq has no expected result in tests/sparql/test_catalogue.py EXPECTED"
 
 
 def test_no_expectation_without_a_query():
@@ -587,3 +636,35 @@ def test_bind_rejects_unknown_params_and_control_characters():
 def test_parse_query_keeps_the_text_as_is(tmp_path):
     path = write(tmp_path, "good-one", GOOD)
     assert parse_query(path).text == GOOD
+
+
+# --------------------------------------------------------------------- one answer to "what measures it"
+
+
+def test_catalogue_pages_and_methodology_agree_on_what_measures_each_indicator(kg):
+    """The questions of indicator-report-questions, of an indicator's page and of the methodology's
+    rules (plus the official table) are the same set, for all 48 indicators."""
+    from cpbkg.build.progress.observations import load_methodology, measurement_links
+    from cpbkg.describe.resource import Describer
+
+    methodology = load_methodology(SETTINGS.data_dir, SETTINGS.sources_dir)
+    expected: dict[str, set[str]] = {}
+    for link in measurement_links(methodology):
+        expected.setdefault(link.indicator, set()).add(f"{ID}report/nr{link.cycle}/question/{link.key}")
+    # every question a rule reads is among them
+    for (code, cycle), rule in methodology.rules.items():
+        keys = {c.key for c in rule.conditions + rule.denominator_conditions}
+        assert {f"{ID}report/nr{cycle}/question/{k}" for k in keys} <= expected[code]
+    query = CATALOGUE["indicator-report-questions"]
+    describer = Describer(kg, BASE)
+    measured_by = ox.NamedNode("https://w3id.org/cpbkg/ontology#measuredBy")
+    assert len(methodology.measured_from) == 48
+    for code, source in methodology.measured_from.items():
+        rows = run(kg, query, {"indicator": f"{ID}indicator/{code}"})
+        found = {r["question"] for r in rows}
+        page = describer.page(ox.NamedNode(f"{ID}indicator/{code}"))
+        on_page = {edge.other.value for group in page.out_groups if group.prop.term == measured_by
+                   for edge in group.edges if not isinstance(edge.other, ox.Literal)}
+        assert found == on_page == expected.get(code, set()), code
+        # no questions: the indicator says where else its data comes from
+        assert bool(found) == (source == "national-reports"), code

@@ -97,8 +97,10 @@ def test_cap_and_timeout(capsysbinary: pytest.CaptureFixture[bytes], argv: list[
     start = time.monotonic()
     code, _, err = run(capsysbinary, "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
                        "--timeout", "1", *argv)
+    # the message proves the query was stopped at its 1 s timeout (its worker killed); the bound
+    # below only guards against a hang (starting a worker on a loaded machine takes seconds)
     assert code == 2 and "ran longer than 1 s" in err
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 120
 
 
 def test_no_build_is_a_clear_error(capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ class OxigraphServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "OxigraphServer":
+    def start(self) -> OxigraphServer:
         """Start the server on a free port and wait until it answers; retried if the port was taken."""
         last = ""
         for _attempt in range(3):
@@ -102,7 +102,7 @@ class OxigraphServer:
             proc.kill()
             proc.wait(timeout=10)
 
-    def __enter__(self) -> "OxigraphServer":
+    def __enter__(self) -> OxigraphServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -102,7 +102,7 @@ class Visit:
     def where(self) -> str:
         try:
             return self.page.url
-        except Exception:  # noqa: BLE001 (a closed page)
+        except Exception:
             return "?"
 
     def goto(self, path: str, *, status: int = 200) -> Any:

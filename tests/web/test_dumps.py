@@ -1,17 +1,23 @@
 """``/dumps/`` and ``/.well-known/void`` over real HTTP, on the session's build: the listing (JSON,
 HTML) with sizes and checksums that match the files, downloads with their media type,
 Content-Length, byte ranges, HEAD and validators, refusal of path traversal, and the VoID
-description in each RDF format (parsed back).
+description in each RDF format (parsed back); a dump per named graph, the ``dataset`` graph in the
+whole dumps, a description that counts itself and lists every file; the CSV tables, their
+byte-order-mark variants and CSVW metadata.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import http.client
+import io
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyoxigraph as ox
@@ -20,6 +26,7 @@ import pytest
 from cpbkg.config import Settings
 
 VOID = "http://rdfs.org/ns/void#"
+BASE = Settings().base_uri
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +206,106 @@ def test_a_file_response_sends_the_file_it_opened_even_if_replaced_and_deleted(t
     assert sent[0]["status"] == 200 and headers[b"content-length"] == b"1000"
     assert body == b"old build " * 100
     assert response._file.closed
+
+
+# --------------------------------------------------------------------------- whole graphs, the dataset graph
+
+
+def graph_of(triples: Any) -> ox.Dataset:
+    """Triples as a graph that compares equal to another parse of the same graph (blank nodes renamed)."""
+    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in set(triples))
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    return dataset
+
+
+def test_each_graph_has_a_dump_and_the_dataset_graph_is_in_the_whole_dumps(
+        web: httpx.Client, web_store: Any, web_settings: Settings) -> None:
+    """The union dumps hold what the store serves (the ``dataset`` graph, void.ttl, included), each
+    named graph is a file of its own, and release.json counts them all."""
+    release = json.loads((web_settings.dist_dir / "release.json").read_text(encoding="utf-8"))
+    store = web_store.store
+    graphs = {g.value.rsplit("/", 1)[1] for g in store.named_graphs()}
+    assert "dataset" in graphs and set(release["graphs"]) == graphs
+    union = graph_of(q.triple for q in ox.parse(web.get("/dumps/cpbkg.ttl").content, format=ox.RdfFormat.TURTLE))
+    assert union == graph_of(q.triple for q in store) and len(union) == release["triples"]
+    for name in graphs:
+        r = web.get(f"/dumps/graph-{name}.ttl")
+        assert r.status_code == 200 and r.headers["content-type"] == "text/turtle; charset=utf-8"
+        triples = graph_of(q.triple for q in ox.parse(r.content, format=ox.RdfFormat.TURTLE))
+        assert len(triples) == release["graphs"][name] > 0
+        in_store = graph_of(q.triple for q in store.quads_for_pattern(None, None, None, ox.NamedNode(BASE + "graph/" + name)))
+        assert triples == in_store, name
+    void = graph_of(q.triple for q in ox.parse(web.get("/dumps/void.ttl").content, format=ox.RdfFormat.TURTLE))
+    assert void == graph_of(q.triple for q in ox.parse(web.get("/dumps/graph-dataset.ttl").content,
+                                                       format=ox.RdfFormat.TURTLE))
+
+
+def test_the_description_counts_itself(web_store: Any, web_settings: Settings) -> None:
+    """void:triples, each graph's size and each class partition include the description's own triples."""
+    release = json.loads((web_settings.dist_dir / "release.json").read_text(encoding="utf-8"))
+    store = web_store.store
+    dataset = f"<{BASE}graph/dataset>"
+
+    def rows(query: str) -> dict[str, int]:
+        return {r["k"].value: int(r["n"].value) for r in store.query(query)}
+
+    described = rows(f"SELECT ?k ?n {{ GRAPH {dataset} {{ ?k <{VOID}triples> ?n }} }}")
+    assert described[BASE + "dataset"] == release["triples"]
+    assert described[BASE + "graph/dataset"] == release["graphs"]["dataset"]
+    partitions = rows(f"SELECT ?k ?n {{ GRAPH {dataset} {{ ?p <{VOID}class> ?k ; <{VOID}entities> ?n }} }}")
+    counted = rows("SELECT ?k (COUNT(DISTINCT ?x) AS ?n) { GRAPH ?g { ?x a ?k } FILTER(isIRI(?k)) } GROUP BY ?k")
+    assert partitions == counted and "http://www.w3.org/ns/dcat#Distribution" in partitions
+
+
+def test_void_lists_every_file_as_a_distribution_with_its_checksum(web: httpx.Client, web_settings: Settings) -> None:
+    quads = list(ox.parse(web.get("/.well-known/void").content, format=ox.RdfFormat.TURTLE))
+    dcat, spdx = "http://www.w3.org/ns/dcat#", "http://spdx.org/rdf/terms#"
+    distributions = {q.subject.value for q in quads if q.predicate.value == dcat + "downloadURL"}
+    files = {p.name for p in web_settings.dist_dir.iterdir() if p.is_file()}
+    data = {n for n in files if n.endswith((".ttl", ".trig", ".gz", ".jsonld", ".csv"))} - {"void.ttl", "shacl-report.ttl"}
+    assert {BASE + "dumps/" + n for n in data} == distributions
+    sums = {q.subject.value[:-len("#sha256")]: q.object.value for q in quads if q.predicate.value == spdx + "checksumValue"}
+    listed = {name: digest for digest, name in (line.split("  ", 1) for line in
+                                                 (web_settings.dist_dir / "SHA256SUMS").read_text().splitlines())}
+    for url, digest in sums.items():
+        assert listed[url[len(BASE + "dumps/"):]] == digest, url
+    # a file that holds the description cannot hold its own checksum: those are in SHA256SUMS only
+    for name in ("cpbkg.ttl", "cpbkg.nt.gz", "cpbkg.jsonld", "graph-dataset.ttl"):
+        assert BASE + "dumps/" + name in distributions and BASE + "dumps/" + name not in sums
+    plan = ox.NamedNode(BASE + "graph/plan")
+    assert ox.NamedNode(BASE + "dumps/graph-plan.ttl") in {q.object for q in quads if q.subject == plan
+                                                          and q.predicate.value == VOID + "dataDump"}
+
+
+# --------------------------------------------------------------------------- CSV for analysts
+
+TABLE_COLUMNS = {
+    "plan-elements": ["code", "level", "zh", "en", "parent", "iri"],
+    "links": ["from", "to", "property", "basis", "source", "justification", "from_iri", "to_iri"],
+    "goal-gbf-target-matrix": ["goal", "code", "label_en", *(f"t{n}" for n in range(1, 24))],
+}
+
+
+@pytest.mark.parametrize("table", sorted(TABLE_COLUMNS))
+def test_csv_tables_with_a_byte_order_mark_on_request_and_their_csvw_metadata(web: httpx.Client, table: str) -> None:
+    plain = web.get(f"/dumps/{table}.csv")
+    assert plain.status_code == 200 and plain.headers["content-type"] == "text/csv; charset=utf-8"
+    assert not plain.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(plain.content.decode("utf-8"), newline=""), strict=True))
+    assert rows[0] == TABLE_COLUMNS[table] and len(rows) > 10
+    assert all(len(row) == len(rows[0]) for row in rows)
+    for excel in (web.get(f"/dumps/{table}-excel.csv"), web.get(f"/dumps/{table}.csv", params={"bom": "1"})):
+        assert excel.content == b"\xef\xbb\xbf" + plain.content
+    meta = web.get(f"/dumps/{table}.csv-metadata.json").json()
+    assert meta["@context"][0] == "http://www.w3.org/ns/csvw" and meta["url"] == f"{table}.csv"
+    assert [c["name"] for c in meta["tableSchema"]["columns"]] == rows[0]
+    if table == "plan-elements":
+        by_code = {row[0]: row for row in rows[1:] if row[1] == "goal"}
+        assert by_code["A.1"][2] == "缔约方建立了有效的国家生物安全框架" and by_code["A.1"][4] == "A"
+        assert {row[1] for row in rows[1:]} == {"area", "goal", "objective", "indicator", "outcome"}
+        assert len(rows) - 1 == 2 + 14 + 36 + 48 + 14
+    if table == "links":
+        assert {row[3] for row in rows[1:]} == {"ExplicitCitation", "OfficialMapping", "CuratedLink"}
+        assert all(row[5] for row in rows[1:] if row[3] == "CuratedLink")
+    if table == "goal-gbf-target-matrix":
+        assert len(rows) - 1 == 14 and sum(int(v) for row in rows[1:] for v in row[3:]) > 0

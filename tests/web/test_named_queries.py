@@ -54,7 +54,11 @@ def test_listing(web: httpx.Client, catalogue: dict[str, NamedQuery]) -> None:
     q = catalogue[TARGET]
     assert entry["title"] == q.title and entry["description"] == q.description and entry["tags"] == q.tags
     assert entry["parameters"] == [{"name": "target", "description": "GBF target URI", "kind": "iri",
-                                    "default": GBF + "17"}]
+                                    "default": GBF + "17", "type": ["cpb:GBFTarget"],
+                                    "accepts": "a code, a name or an IRI of a cpb:GBFTarget"}]
+    # every query says what it does in Chinese too
+    assert entry["title_zh"] == q.title_zh and entry["title_zh"] != entry["title"]
+    assert all(e["title_zh"] and e["description_zh"] and e["title_zh"] != e["title"] for e in entries.values())
     assert entry["url"] == f"/queries/{TARGET}" and entry["sparql"] == f"/queries/{TARGET}.rq"
     code = entries[BY_CODE]["parameters"][0]
     assert code["kind"] == "literal" and code["default"] == "A.5"

@@ -8,6 +8,7 @@ suffix; unknown URIs answer 404; labels are escaped; the ontology documents itse
 from __future__ import annotations
 
 import html
+import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from support.html_page import Page
 from cpbkg.config import Settings
 from cpbkg.store.embedded import LoadedStore, Release
 from cpbkg.web.app import create_app
+from cpbkg.web.state import current
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -43,7 +45,29 @@ RDF_FORMATS = {
     "jsonld": ("application/ld+json", "json-ld"),
     "nt": ("application/n-triples", "nt"),
     "rdf": ("application/rdf+xml", "xml"),
+    "trig": ("application/trig", "trig"),
+    "nq": ("application/n-quads", "nquads"),
 }
+
+
+def parse(client: TestClient, data: bytes, parser: str) -> rdflib.Graph:
+    """A description parsed with rdflib: the triples of a dataset format's default graph; JSON-LD with
+    the context it references (``/context.jsonld``) read from the same app, since a TestClient's
+    URLs are not on the network (tests/web/test_interop.py reads it over HTTP)."""
+    if parser == "json-ld":
+        doc = json.loads(data)
+        if isinstance(doc, dict) and isinstance(doc.get("@context"), str):
+            assert doc["@context"].endswith("/context.jsonld")
+            doc["@context"] = client.get("/context.jsonld").json()["@context"]
+        data = json.dumps(doc).encode()
+    if parser in ("trig", "nquads"):
+        dataset = rdflib.Dataset()
+        dataset.parse(data=data, format=parser)
+        graph = rdflib.Graph()
+        for s, p, o, _ in dataset.quads():
+            graph.add((s, p, o))
+        return graph
+    return rdflib.Graph().parse(data=data, format=parser)
 
 
 # ---------------------------------------------------------------------- fixtures and helpers
@@ -174,7 +198,7 @@ def test_rdf_by_accept_and_by_suffix(client: TestClient, loaded: LoadedStore, ki
     for r in (negotiated, fixed):
         assert r.status_code == 200, r.text[:300]
         assert r.headers["content-type"].split(";")[0] == media
-        got = rdflib.Graph().parse(data=r.content, format=parser)
+        got = parse(client, r.content, parser)
         assert not same_triples(expected, got), f"{kind} {suffix}: missing {same_triples(expected, got)[:3]}"
     assert negotiated.content == fixed.content
     # Cool URIs: the bare URI varies with Accept and names the document it returned
@@ -343,10 +367,84 @@ def test_ontology_rdf(client: TestClient, suffix: str) -> None:
     media, parser = RDF_FORMATS[suffix]
     for r in (client.get("/ontology." + suffix), client.get("/ontology", headers={"Accept": media})):
         assert r.status_code == 200
-        g = rdflib.Graph().parse(data=r.content, format=parser)
+        g = parse(client, r.content, parser)
         assert (URIRef(CPB + "Goal"), RDF.type, URIRef("http://www.w3.org/2002/07/owl#Class")) in g
         assert (URIRef("https://w3id.org/cpbkg/ontology"), RDF.type,
                 URIRef("http://www.w3.org/2002/07/owl#Ontology")) in g
+
+
+# ---------------------------------------------------------------------- RDF for people and parsers
+
+#: a prefixed name with a backslash escape in its local part (``id:area\/A``)
+ESCAPED_NAME = r"(?<![<\w\"])[A-Za-z][\w.-]*:[^\s<>\"]*\\"
+
+
+@pytest.mark.parametrize("path", ["/id/area/A", "/id/indicator/A.1(a)", "/id/goal/A.1", "/ontology", "/dataset"])
+def test_turtle_declares_only_the_prefixes_it_uses_and_needs_no_escape(client: TestClient, path: str) -> None:
+    import re
+
+    from cpbkg.vocab import PREFIXES
+
+    text = client.get(path + ".ttl").text
+    declared = dict(re.findall(r"^@prefix (\w*): <([^>]*)> \.$", text, re.M))
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("@prefix"))
+    assert declared, text[:300]
+    for prefix, namespace in declared.items():
+        assert PREFIXES.get(prefix, namespace if prefix == "id" else None) == namespace, (prefix, namespace)
+        assert re.search(rf"(?<![\w<\"]){prefix}:", body), f"@prefix {prefix}: is declared but not used"
+    assert "wgs" not in declared and "brick" not in declared and "schema" not in declared
+    assert not re.search(ESCAPED_NAME, body), re.search(ESCAPED_NAME, body)
+    if path.startswith("/id/"):  # the page's subject first
+        first = body.split(None, 1)[0]
+        assert first == f"<{BASE}{path[1:]}>", first
+
+
+def test_an_iri_that_would_need_an_escape_is_written_in_full(client: TestClient) -> None:
+    text = client.get("/id/area/A.ttl").text
+    assert f"<{BASE}id/area/A>" in text and "id:area" not in text
+
+
+def _loader(client: TestClient) -> Any:
+    def load(url: str, options: dict[str, Any]) -> dict[str, Any]:
+        assert url.endswith("/context.jsonld"), url  # the one document a compacted description references
+        return {"contextUrl": None, "documentUrl": url, "document": client.get("/context.jsonld").json()}
+
+    return load
+
+
+@pytest.mark.parametrize("path", ["/id/goal/A.1", "/id/indicator/A.1(a)", "/ontology"])
+def test_json_ld_is_compacted_with_the_published_context_and_expands_to_the_same_graph(
+        client: TestClient, path: str) -> None:
+    from pyld import jsonld
+    from rdflib.compare import isomorphic
+
+    compacted = client.get(path + ".jsonld")
+    doc = compacted.json()
+    assert doc["@context"] == "http://testserver/context.jsonld"
+    assert doc["@graph"][0]["@id"] in ("id:" + path[len("/id/"):], "https://w3id.org/cpbkg/ontology")
+    assert "skos:prefLabel" in compacted.text or "rdfs:label" in compacted.text
+    nquads = jsonld.to_rdf(doc, {"format": "application/n-quads", "documentLoader": _loader(client)})
+    from_pyld = rdflib.Graph().parse(data=nquads, format="nquads")
+    turtle = rdflib.Graph().parse(data=client.get(path + ".ttl").content, format="turtle")
+    assert isomorphic(from_pyld, turtle)
+    # expanded on request (the profile of JSON-LD 1.1 §9), on the bare URI: another variant, the same graph
+    profile = 'application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"'
+    expanded = client.get(path, headers={"Accept": profile})
+    assert expanded.status_code == 200 and expanded.headers["content-type"] == "application/ld+json"
+    assert isinstance(expanded.json(), list) and "@context" not in expanded.text
+    assert expanded.headers["etag"] != client.get(path, headers={"Accept": "application/ld+json"}).headers["etag"]
+    assert isomorphic(rdflib.Graph().parse(data=expanded.content, format="json-ld"), turtle)
+    assert jsonld.expand(doc, {"documentLoader": _loader(client)}) != []
+
+
+def test_the_json_ld_context_is_served(client: TestClient) -> None:
+    from cpbkg.vocab import PREFIXES
+
+    r = client.get("/context.jsonld")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/ld+json"
+    context = r.json()["@context"]
+    assert {k: v for k, v in context.items() if k != "id"} == PREFIXES and context["id"] == BASE + "id/"
+    assert client.get("/context.jsonld", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
 
 
 # ---------------------------------------------------------------------- escaping
@@ -429,7 +527,7 @@ def test_a_repeated_page_is_answered_with_the_same_bytes(live: str, path: str, h
 def test_the_memo_keys_on_language_and_format(live: str, web_app: Any) -> None:
     import httpx
 
-    memo = web_app.state.response_memo
+    memo = current(web_app).process.response_memo
     before = len(memo)
 
     def get(path: str, **headers: str) -> httpx.Response:
@@ -456,7 +554,7 @@ def test_named_queries_searches_and_queries_are_memorised_once_answered(live: st
                                                                        headers: dict[str, str]) -> None:
     import httpx
 
-    memo = web_app.state.response_memo
+    memo = current(web_app).process.response_memo
     first = httpx.get(live + path, headers=headers, timeout=30)
     assert first.status_code == 200
     size = len(memo)
@@ -478,7 +576,7 @@ def test_health_says_what_is_served_and_how(live: str, web_app: Any, web_store: 
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     body = r.json()
     assert body["status"] == "ok" and body["triples"] == web_store.release.triples
-    assert body["data_version"] == web_app.state.query_service.data_version
+    assert body["data_version"] == current(web_app).query_service.data_version
     assert body["query_workers"]["size"] >= 1
     if body["backend"] == "embedded":
         # the session's workers hold the store in memory (tests/web_server.py), as `cpbkg serve` would

@@ -27,6 +27,7 @@ from cpbkg.describe.resource import Describer
 from cpbkg.describe.search import LABEL_INDEX_MAX
 from cpbkg.store.embedded import LoadedStore
 from cpbkg.web.app import create_app
+from cpbkg.web.state import current
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -182,7 +183,7 @@ def test_search_index_is_built_once_by_concurrent_searches(web_store: LoadedStor
     with ThreadPoolExecutor(len(texts)) as pool:
         found = list(pool.map(one, texts))
     assert store.queries == 2
-    for text, sig in zip(texts, found):
+    for text, sig in zip(texts, found, strict=True):
         assert sig == found[texts.index(text)]
 
 
@@ -208,7 +209,7 @@ def test_search_with_and_without_the_index_finds_the_same(web_store: LoadedStore
 
 
 def test_search_with_and_without_the_index_finds_the_same_on_each_backend(client: TestClient) -> None:
-    store = client.app.state.store.store  # type: ignore[attr-defined]
+    store = current(client.app).store.store  # type: ignore[arg-type]
     for text in ("biosafety", "target 17", "生物安全框架", "A.1(a)", "zero hunger", 'x" } { ?a ?b ?c'):
         queried = Describer(store, BASE)
         queried.LABEL_INDEX_MAX = 0
@@ -306,21 +307,28 @@ def test_links_are_grouped_by_kind_with_a_legend_of_their_basis(client: TestClie
 
 
 def test_missing_language_and_notes_are_said(client: TestClient) -> None:
+    # issue 16: no source has Chinese for the GBF targets; Target 17's Chinese label is the project's
+    # translation, and the page says so in its notes (it used to say "no Chinese text")
     en = Page(client.get("/id/gbf/target/17?lang=en").text)
-    assert "The sources give no Chinese text for this resource." in en.text
-    assert "Notes" in en.text and "GBF-TARGET-17" in en.text  # the editorial notes
+    assert "The sources give no Chinese text for this resource." not in en.text
+    assert "Notes" in en.text and "GBF-TARGET-17" in en.text  # the editorial notes, the thesaurus code
+    assert "the project's translation of its English label" in en.text and "加强生物安全" in en.text
     zh = Page(client.get("/id/gbf/target/17?lang=zh").text)
-    assert "来源中没有此资源的中文文本。" in zh.text
+    assert "本资源的中文标签是本项目根据其英文标签所作的翻译" in zh.text
     # a Plan element: the Chinese is the decision's official text
     goal = Page(client.get("/id/goal/A.1?lang=en").text)
     assert "Official text of decision CP-10/3" in goal.text
 
 
 def test_sources_without_a_label_show_where_they_are(client: TestClient) -> None:
-    page = Page(client.get("/id/gbf/target/17?lang=en").text)
-    source = [a for a in page.all("a") if a.get("href") == "https://www.cbd.int/gbf/targets/17/"]
+    # (Target 17 used to cite www.cbd.int/gbf/targets/17/, a page its title was not copied from;
+    # since issue 16 it cites the Secretariat's KMGBF vocabulary, which has a label)
+    page = Page(client.get("/id/treaty/cpb/article/17?lang=en").text)
+    address = ("https://github.com/statengeneraal/laws-markdown/blob/91556a80a25a3da4234c8039945c6aeef4108d00/"
+               "verdrag/cartagena/protocol/on/biosafety/to/the/convention/on/biological/diversity/BWBV0001513/README.md")
+    source = [a for a in page.all("a") if a.get("href") == address]
     assert source
-    assert "www.cbd.int/gbf/targets/17" in page.text
+    assert "github.com/…/README.md" in page.text  # the address without its scheme, the middle left out
 
 
 def test_question_page_links_back_to_the_indicators_it_measures(client: TestClient) -> None:

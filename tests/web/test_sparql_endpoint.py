@@ -396,14 +396,257 @@ def test_result_cap(web: httpx.Client, web_settings: Settings) -> None:
     assert web.get("/sparql", params={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {cap + 1}"}).status_code == 422
 
 
+# --------------------------------------------------------------------------- streamed answers
+
+
+@pytest.fixture(scope="module")
+def whole(web_settings: Settings, web_store: LoadedStore) -> Iterator[tuple[str, QueryPool]]:
+    """A server with the default bounds (no row cap): answers of any size stream back whole."""
+    server, pool = make_live(web_settings.with_(result_cap=0, result_bytes=Settings().result_bytes), web_store,
+                             size=2)
+    yield server.url, pool
+    server.stop()
+    pool.close()
+
+
+def count(url: str, query: str) -> int:
+    r = httpx.get(url + "/sparql", params={"query": query}, timeout=60)
+    return int(r.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def raw_get(url: str, params: dict[str, str], headers: dict[str, str] | None = None) -> tuple[int, dict[str, str],
+                                                                                               bytes, str | None]:
+    """(status, headers, body, error) of a GET read with the standard library's HTTP client, which
+    raises IncompleteRead when a chunked body ends without its last chunk."""
+    import http.client
+    from urllib.parse import urlencode, urlsplit
+
+    where = urlsplit(url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+    try:
+        conn.request("GET", "/sparql?" + urlencode(params), headers=headers or {})
+        r = conn.getresponse()
+        try:
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read(), None
+        except http.client.IncompleteRead as exc:
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, exc.partial, "IncompleteRead"
+    finally:
+        conn.close()
+
+
+RESULT_PARSERS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
+                  "tsv": ox.QueryResultsFormat.TSV}
+GRAPH_PARSERS = {"ttl": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
+                 "rdfxml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_select_star_comes_back_whole(whole: tuple[str, QueryPool], fmt: str) -> None:
+    """``SELECT *`` over the whole graph, once 422 over the cap: every row, streamed (no Content-Length)."""
+    url, _ = whole
+    rows = count(url, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    status, headers, body, error = raw_get(url, {"query": "SELECT * WHERE { ?s ?p ?o }", "format": fmt})
+    assert status == 200 and error is None
+    assert headers.get("transfer-encoding") == "chunked" and "content-length" not in headers
+    if fmt == "csv":
+        got = list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))[1:]
+    else:
+        got = list(ox.parse_query_results(body, format=RESULT_PARSERS[fmt]))  # type: ignore[arg-type]
+    assert len(got) == rows > 40_000
+
+
+@pytest.mark.parametrize("fmt", list(GRAPH_PARSERS))
+def test_construct_everything_comes_back_whole(whole: tuple[str, QueryPool], fmt: str) -> None:
+    url, _ = whole
+    triples = count(url, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")
+    status, headers, body, error = raw_get(url, {"query": "CONSTRUCT WHERE { ?s ?p ?o }", "format": fmt})
+    assert status == 200 and error is None and headers.get("transfer-encoding") == "chunked"
+    got = {(q.subject, q.predicate, q.object) for q in ox.parse(body, format=GRAPH_PARSERS[fmt])}
+    assert len(got) == triples > 40_000
+    if fmt == "ttl":
+        text = body.decode("utf-8")
+        assert "@prefix wgs:" not in text and "@prefix brick:" not in text
+        assert not re.search(r"^\S*:\S*\\", text, re.M), "a prefixed name with an escape"
+
+
+def test_a_streamed_answer_is_gzipped_validated_and_not_cached(whole: tuple[str, QueryPool]) -> None:
+    url, _ = whole
+    query = {"query": "SELECT * WHERE { ?s ?p ?o } # gzip", "format": "tsv"}
+    plain = httpx.get(url + "/sparql", params=query, headers={"Accept-Encoding": "identity"}, timeout=60)
+    zipped = httpx.get(url + "/sparql", params=query, headers={"Accept-Encoding": "gzip"}, timeout=60)
+    assert zipped.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert zipped.content == plain.content and len(plain.content) > 4 << 20
+    etag = plain.headers["etag"]
+    assert zipped.headers["etag"] == etag
+    again = httpx.get(url + "/sparql", params=query, headers={"If-None-Match": etag}, timeout=60)
+    assert again.status_code == 304 and again.content == b""
+    head = httpx.head(url + "/sparql", params=query, timeout=60)
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == etag
+    health = httpx.get(url + "/health", timeout=60).json()
+    assert health["status"] == "ok"
+    # the answer is larger than the cache takes one answer to be: run again, the same bytes
+    assert httpx.get(url + "/sparql", params=query, timeout=60).content == plain.content
+
+
+def test_csv_answers_with_a_byte_order_mark_on_request(whole: tuple[str, QueryPool]) -> None:
+    url, _ = whole
+    query = PREFIXES + 'SELECT ?code ?label WHERE { ?g a cpb:Goal ; skos:notation ?code ; skos:prefLabel ?label } # bom'
+    plain = httpx.get(url + "/sparql", params={"query": query, "format": "csv"})
+    bom = httpx.get(url + "/sparql", params={"query": query, "format": "csv", "bom": "1"})
+    assert bom.content == b"\xef\xbb\xbf" + plain.content and "缔约方" in bom.content.decode("utf-8-sig")
+    assert bom.headers["etag"] != plain.headers["etag"]
+    assert httpx.get(url + "/sparql", params={"query": query, "format": "csv", "bom": "1"},
+                     headers={"If-None-Match": bom.headers["etag"]}).status_code == 304
+    posted = httpx.post(url + "/sparql", data={"query": query, "format": "csv", "bom": "1"})
+    assert posted.content == bom.content
+    # the mark is for CSV only; JSON and a cached CSV answer keep their bytes
+    assert httpx.get(url + "/sparql", params={"query": query, "bom": "1"}).content.startswith(b"{")
+    assert httpx.get(url + "/sparql", params={"query": query, "format": "csv"}).content == plain.content
+    big = httpx.get(url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } # bom", "format": "csv", "bom": "1"},
+                    timeout=60)
+    assert big.content.startswith(b"\xef\xbb\xbfo,p,s\r\n") or big.content.startswith(b"\xef\xbb\xbfs,p,o\r\n")
+
+
+def test_an_answer_too_large_for_a_page_says_so(whole: tuple[str, QueryPool]) -> None:
+    url, _ = whole
+    r = httpx.get(url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } # page"},
+                  headers={"Accept": "text/html"}, timeout=60)
+    assert r.status_code == 422 and "too large to show as a page" in r.text
+    assert httpx.get(url + "/sparql", params={"query": "ASK {}"}).status_code == 200
+
+
+def test_an_answer_over_the_byte_bound_before_its_first_byte_is_refused(
+        web_settings: Settings, web_store: LoadedStore) -> None:
+    server, pool = make_live(web_settings.with_(result_cap=0, result_bytes=100_000), web_store, size=1)
+    try:
+        r = httpx.get(server.url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"}, timeout=60)
+        assert r.status_code == 422 and "ResultTooLarge" in r.text and "100000 bytes" in r.text
+        ok = httpx.get(server.url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 10"})
+        assert ok.status_code == 200 and len(ok.json()["results"]["bindings"]) == 10
+    finally:
+        server.stop()
+        pool.close()
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "tsv", "nt", "rdfxml"])
+def test_an_answer_cut_after_its_first_byte_is_invalid_to_every_client_and_parser(
+        web_settings: Settings, web_store: LoadedStore, fmt: str) -> None:
+    """Past the byte bound once bytes were sent: no silent partial 200. The chunked body ends
+    without its last chunk (HTTP clients raise) and with a line no parser of the format accepts."""
+    from cpbkg.sparql.pool import SPOOL_BYTES
+
+    server, pool = make_live(web_settings.with_(result_cap=0, result_bytes=SPOOL_BYTES + (512 << 10)), web_store,
+                             size=1)
+    query = "CONSTRUCT WHERE { ?s ?p ?o }" if fmt in GRAPH_PARSERS else "SELECT * WHERE { ?s ?p ?o }"
+    try:
+        status, _, body, error = raw_get(server.url, {"query": query, "format": fmt})
+        assert status == 200 and error == "IncompleteRead"
+        assert b'"CPBKG-ERROR ResultTooLarge' in body[-1000:] and len(body) > SPOOL_BYTES
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(server.url + "/sparql", params={"query": query, "format": fmt}, timeout=60)
+        if fmt == "csv":
+            with pytest.raises(csv.Error):
+                list(csv.reader(io.StringIO(body.decode("utf-8", "replace"), newline=""), strict=True))
+        elif fmt in GRAPH_PARSERS:
+            with pytest.raises(SyntaxError):
+                list(ox.parse(body, format=GRAPH_PARSERS[fmt]))
+            with pytest.raises(Exception):  # noqa: B017 -- rdflib's errors differ by format
+                rdflib.Graph().parse(data=body, format="nt" if fmt == "nt" else "xml")
+        else:
+            with pytest.raises(SyntaxError):
+                list(ox.parse_query_results(body, format=RESULT_PARSERS[fmt]))  # type: ignore[arg-type]
+        # the worker stopped its answer and answers the next query
+        assert httpx.get(server.url + "/sparql", params={"query": "ASK {}"}).status_code == 200
+        assert pool.killed == 0
+    finally:
+        server.stop()
+        pool.close()
+
+
+def test_a_client_that_goes_away_stops_its_answer_and_the_worker_is_kept(whole: tuple[str, QueryPool]) -> None:
+    url, pool = whole
+    pool.warm()
+    before, killed = pool.pids, pool.killed
+    for _ in range(3):
+        with httpx.stream("GET", url + "/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o } # away",
+                                                         "format": "nt"}, timeout=60) as r:
+            assert r.status_code == 200
+            first = next(r.iter_raw())
+            assert first
+        # closed after the first chunk: the worker stops, drains and takes the next job
+        assert httpx.get(url + "/sparql", params={"query": "ASK { ?s ?p ?o }"}).json()["boolean"] is True
+    assert pool.pids == before and pool.killed == killed
+
+
+def test_a_client_that_stops_reading_holds_a_socket_not_the_answer(
+        web_settings: Settings, web_store: LoadedStore, caplog: pytest.LogCaptureFixture) -> None:
+    """A client that takes no chunk for the timeout is cut: meanwhile its worker waited on its pipe
+    (back-pressure: the answer was not written ahead of the client), and it is stopped and kept."""
+    import socket
+
+    server, pool = make_live(web_settings.with_(result_cap=0, query_timeout=3.0), web_store, size=2)
+    try:
+        pool.warm()
+        before = pool.pids
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        sock.sendall(b"GET /sparql?query=CONSTRUCT%20WHERE%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D&format=nt HTTP/1.1\r\n"
+                     b"Host: 127.0.0.1\r\nAccept-Encoding: identity\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 200")
+        # not reading: meanwhile the other worker answers
+        assert httpx.get(server.url + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=30).status_code == 200
+        deadline = time.monotonic() + 120  # a hang guard, not a bound: the cut comes 3 s after the last chunk
+        while not any("its client took no chunk" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the answer of a client that stopped reading was not cut"
+            time.sleep(0.1)
+        sock.settimeout(60)
+        received, tail = 100, b""
+        while chunk := sock.recv(1 << 20):  # now read: what was on its way, then the connection closes
+            received += len(chunk)
+            tail = (tail + chunk)[-200:]
+        sock.close()
+        assert not tail.endswith(b"0\r\n\r\n"), "the cut answer must not end like a whole one"
+        whole = httpx.get(server.url + "/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o }", "format": "nt"},
+                          headers={"Accept-Encoding": "identity"}, timeout=60)
+        assert received < len(whole.content) / 2, "the slow reader's answer was written ahead of it"
+        assert pool.pids == before and pool.killed == 0  # stopped, not killed
+        assert httpx.get(server.url + "/sparql", params={"query": "ASK {}"}, timeout=30).status_code == 200
+    finally:
+        server.stop()
+        pool.close()
+
+
+def test_the_timeout_stops_a_query_mid_stream(web_settings: Settings, web_store: LoadedStore) -> None:
+    """A query still computing at the timeout is stopped even while its answer streams: its worker is
+    killed and the answer cut (or, if nothing was sent yet, a 503)."""
+    server, pool = make_live(web_settings.with_(result_cap=0, query_timeout=2.0), web_store, size=1)
+    try:
+        pool.warm()
+        status, _, body, error = raw_get(server.url, {"query": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }",
+                                                      "format": "tsv"})
+        if status == 200:
+            assert error == "IncompleteRead" and b'"CPBKG-ERROR QueryTimeout' in body[-1000:]
+        else:
+            assert status == 503 and b"QueryTimeout" in body
+        assert pool.killed == 1
+        assert httpx.get(server.url + "/sparql", params={"query": "ASK {}"}, timeout=30).status_code == 200
+    finally:
+        server.stop()
+        pool.close()
+
+
 # --------------------------------------------------------------------------- timeout
 
 
 def test_timeout_stops_the_query_and_others_are_still_answered(web_settings: Settings, web_store: LoadedStore) -> None:
     server, pool = make_live(web_settings.with_(query_timeout=1.5), web_store, size=2)
     try:
+        # the other client comes from another address: one client may not hold every worker
+        # (cpbkg.web.admission), and this test is about the timeout, not about one client's share
+        other_address = httpx.HTTPTransport(local_address="127.0.0.2")
         with httpx.Client(base_url=server.url, timeout=30) as slow_client, \
-                httpx.Client(base_url=server.url, timeout=30) as other:
+                httpx.Client(base_url=server.url, timeout=30, transport=other_address) as other:
             other.get("/sparql", params={"query": "ASK {}"})  # workers ready
             result: dict[str, object] = {}
 
@@ -415,17 +658,17 @@ def test_timeout_stops_the_query_and_others_are_still_answered(web_settings: Set
             thread = threading.Thread(target=slow)
             thread.start()
             time.sleep(0.3)
-            start = time.monotonic()
             fast = other.get("/sparql", params={"query": f'ASK {{ ?s ?p "{time.time()}" }}'})
-            fast_seconds = time.monotonic() - start
             pages = other.get("/queries/", headers={"Accept": "application/json"})
+            # answered while the slow query still holds its worker: not blocked by it
             assert thread.is_alive(), "the slow query should still be running"
-            thread.join(timeout=20)
-            assert fast.status_code == 200 and fast_seconds < 1.0
+            thread.join(timeout=60)
+            assert fast.status_code == 200
             assert pages.status_code == 200
             assert result["status"] == 503
             assert "ran longer than 1.5 s" in str(result["text"])
-            assert 1.4 < float(result["seconds"]) < 5  # type: ignore[arg-type]
+            # stopped by the timeout, not before it (the upper end is only a hang guard)
+            assert 1.4 < float(result["seconds"]) < 60  # type: ignore[arg-type]
             assert pool.killed == 1
             # the killed worker was replaced: the pool answers again, twice at once
             again = [other.get("/sparql", params={"query": f"ASK {{ ?s ?p {n} }}"}) for n in range(4)]
@@ -468,7 +711,7 @@ def test_a_worker_that_died_is_replaced(web_store: LoadedStore) -> None:
         def run_slow() -> None:
             try:
                 pool.run(Job(SLOW, timeout=30))
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 errors.append(exc)
 
         thread = threading.Thread(target=run_slow)

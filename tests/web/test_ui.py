@@ -5,6 +5,7 @@ language switch and the accessibility basics of every page.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import warnings
@@ -16,7 +17,8 @@ from support.html_page import Page
 from cpbkg.config import Settings
 from cpbkg.sparql.catalogue import load_catalogue
 from cpbkg.store.embedded import LoadedStore
-from cpbkg.web.routes.ui import STATIC_DIR
+from cpbkg.web import i18n
+from cpbkg.web.view import STATIC_DIR
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -32,6 +34,9 @@ PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PAGES = ["/", "/query", "/explore", "/explore/goal/A.1/target/17", "/explore/node",
          "/explore/node?uri=" + quote(BASE + "id/goal/A.1", safe=""), "/ontology", "/id/goal/A.1",
          "/id/treaty/cpb/article/17", "/resource?uri=http%3A%2F%2Fmetadata.un.org%2Fsdg%2F2", "/id/nothing-here"]
+#: the progress pages (cpbkg.web.routes.progress): pages of the same framework
+PROGRESS_PAGES = ["/progress/", "/progress/indicator/A.1(a)", "/progress/party/CHN", "/progress/party/XX"]
+PAGES += PROGRESS_PAGES
 
 
 @pytest.fixture(scope="module")
@@ -317,7 +322,7 @@ def test_language_from_accept_language_and_switch(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("path", ["/explore", "/explore/goal/A.1/target/17", "/ontology", "/query", "/id/goal/A.1",
-                                  "/explore/node?uri=" + quote(BASE + "id/goal/A.1", safe="")])
+                                  "/explore/node?uri=" + quote(BASE + "id/goal/A.1", safe=""), *PROGRESS_PAGES])
 def test_pages_in_both_languages(client: TestClient, path: str) -> None:
     sep = "&" if "?" in path else "?"
     en = Page(client.get(path + sep + "lang=en").text)
@@ -330,6 +335,23 @@ def test_pages_in_both_languages(client: TestClient, path: str) -> None:
     assert "Home" in en.text
 
 
+def site_frame(html: str) -> tuple[str, str]:
+    """The site header (without the address of this page in the other language) and the footer of a page."""
+    header = html.split('<header class="site-header">', 1)[1].split("</header>", 1)[0]
+    header = re.sub(r'(class="lang-switch" href=)"[^"]*"', r"\1", header)
+    return header, html.split('<footer class="site-footer">', 1)[1]
+
+
+@pytest.mark.parametrize("path", PROGRESS_PAGES)
+def test_progress_pages_have_the_header_and_footer_of_every_page(client: TestClient, path: str) -> None:
+    """One page framework: the progress pages have the home page's header, navigation, language switch
+    and footer, in either language."""
+    for lang in ("en", "zh"):
+        page = client.get(f"{path}?lang={lang}").text
+        assert site_frame(page) == site_frame(client.get(f"/?lang={lang}").text), (path, lang)
+        assert 'class="lang-switch"' in page and f'href="{path}?lang={i18n.other(lang)}"' in page
+
+
 def test_resource_titles_side_by_side(client: TestClient, loaded: LoadedStore) -> None:
     [labels] = select(loaded, f"""SELECT ?zh ?en WHERE {{ <{BASE}id/goal/A.1> skos:prefLabel ?zh, ?en
                                    FILTER(LANG(?zh) = "zh" && LANG(?en) = "en") }}""")
@@ -338,3 +360,170 @@ def test_resource_titles_side_by_side(client: TestClient, loaded: LoadedStore) -
         h1 = html.split('<h1 id="title">', 1)[1].split("</h1>", 1)[0]
         assert h1.index(first) < h1.index(second), f"{lang}: the UI language's label comes first"
 
+
+
+# ---------------------------------------------------------------------- issue 17: what a researcher reads
+
+
+def test_matrix_has_totals_goal_d_sdgs_and_a_basis_filter(client: TestClient, loaded: LoadedStore) -> None:
+    html = client.get("/explore?lang=en").text
+    head = html.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    assert 'class="gbf-goal-col"' in head and ">Goal D</a>" in head
+    assert ">SDG 2</a>" in head and ">SDG 3</a>" in head
+    assert 'title="Strengthen biosafety and distribute benefits of biotechnology"' in head  # the target's name
+    # the Plan itself supports the SDGs: its row, not a goal's
+    plan = re.search(r'<tr class="plan-row" data-row="plan">(.*?)</tr>', html, re.DOTALL)
+    assert plan and 'data-column="sdg-2"' in plan.group(1)
+    assert 'href="/explore/goal/plan/target/sdg-2?lang=en"' in plan.group(1)
+    # row totals are the sum of the row; the grand total is the sum of the totals
+    rows = re.findall(r'<tr data-goal="([^"]+)">(.*?)</tr>', html, re.DOTALL)
+    grand = 0
+    for _code, row in rows:
+        counts = [int(n) for n in re.findall(r"<td class=\"cell has-links\"[^>]*>.*?>(\d+)</a></td>", row, re.DOTALL)]
+        total = int(re.search(r'<td class="total">(\d+)</td>', row).group(1))
+        assert total == sum(counts)
+        grand += total
+    foot = html.split("<tfoot>", 1)[1].split("</tfoot>", 1)[0]
+    assert int(re.search(r'grand-total">(\d+)<', foot).group(1)) == grand + (2 if plan else 0)
+    # Goal D: the curated links of goals to GBF Goal D
+    [row] = select(loaded, f"SELECT (COUNT(DISTINCT ?l) AS ?n) WHERE {{ ?l cpb:linkObject <{BASE}id/gbf/goal/D> ; "
+                           "cpb:linkSubject ?s . ?g a cpb:Goal ; (cpb:hasObjective|cpb:hasIndicator)? ?s }")
+    assert sum(int(n) for n in re.findall(r'data-column="goal-D"[^>]*><a [^>]*>(\d+)</a>', html)) == int(row["n"])
+    # a basis filter: only curated links (none of the Plan's explicit SDG links)
+    curated = client.get("/explore?basis=curated&lang=en").text
+    assert 'class="plan-row"' not in curated and "curated link" in curated
+    assert 'href="/explore/goal/A.1/target/17?basis=curated&amp;lang=en"' in curated
+    assert client.get("/explore?basis=nonsense").status_code == 400
+
+
+def test_matrix_as_csv(client: TestClient) -> None:
+    r = client.get("/explore", params={"format": "csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    import csv as csvlib
+    table = list(csvlib.DictReader(io.StringIO(r.text)))
+    header = list(table[0])
+    assert header[:3] == ["code", "title_en", "title_zh"] and header[-1] == "total"
+    assert [f"T{n}" for n in range(1, 24)] == header[3:26] and "GBF goal D" in header and "SDG 2" in header
+    a1 = next(row for row in table if row["code"] == "A.1")
+    assert int(a1["T17"]) > 0 and int(a1["total"]) == sum(int(a1[h]) for h in header[3:-1])
+    assert table[-1]["code"] == "total"
+
+
+@pytest.mark.parametrize("path, title", [("/explore/goal/B.2/target/goal-D?lang=en", "GBF goal D"),
+                                         ("/explore/goal/plan/target/sdg-2?lang=en", "SDG 2")])
+def test_cells_of_gbf_goals_and_sdgs(client: TestClient, path: str, title: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 200 and title in Page(r.text).all("h1")[0].get("_text", r.text)
+    assert re.findall(r'<li class="link-item basis-item-(\w+)">', r.text)
+    assert client.get("/explore/goal/A.1/target/sdg-99").status_code == 404
+
+
+def test_network_view_colours_nodes_by_kind_and_has_a_phone_layout(client: TestClient) -> None:
+    html = client.get("/explore/node?uri=" + quote(BASE + "id/goal/A.1", safe="") + "&lang=en").text
+    assert 'class="diagram-wide"' in html and 'class="diagram-narrow"' in html
+    kinds = set(re.findall(r'class="node node-(\w+)"', html))
+    assert {"plan", "gbf", "treaty"} <= kinds
+    assert "contributes to" in html.split('class="diagram-narrow"', 1)[1]  # lines are named by their property
+    assert 'class="full-label"' in html  # the whole name, shown on hover and focus
+    assert 'class="node-legend"' in html
+
+
+def test_query_page_titles_in_both_languages_and_completes_the_data(client: TestClient, settings: Settings) -> None:
+    catalogue = load_catalogue(settings.queries_dir)
+    zh = json.loads(Page(client.get("/query?lang=zh").text).scripts["cpbkg-queries"])
+    assert [q["title"] for q in zh] == [catalogue[q["name"]].title_in("zh") for q in zh]
+    assert all(q["title"] != catalogue[q["name"]].title for q in zh)
+    config = json.loads(Page(client.get("/query").text).scripts["cpbkg-query-config"])
+    assert "https://w3id.org/cpbkg/ontology#Goal" in config["terms"]["class"]
+    assert "https://w3id.org/cpbkg/ontology#contributesTo" in config["terms"]["property"]
+    assert config["prefixes"]["cpb"] == "https://w3id.org/cpbkg/ontology#" and config["base"] == BASE
+
+
+def test_query_labels_name_iris_and_link_them_here(client: TestClient) -> None:
+    iris = [BASE + "id/goal/A.1", "http://metadata.un.org/sdg/2", "https://example.org/unknown", "javascript:x"]
+    r = client.post("/query/labels?lang=zh", json={"iris": iris})
+    assert r.status_code == 200
+    labels = r.json()["labels"]
+    assert labels[BASE + "id/goal/A.1"]["href"] == "/id/goal/A.1?lang=zh"
+    assert labels[BASE + "id/goal/A.1"]["label"].startswith("缔约方")
+    assert labels["http://metadata.un.org/sdg/2"]["href"].startswith("/resource?uri=")
+    assert set(labels) == set(iris[:2])
+    assert client.post("/query/labels", content=b"not json").status_code == 400
+
+
+def test_resource_pages_have_neighbours_tree_copy_and_citation(client: TestClient) -> None:
+    html = client.get("/id/objective/A.1.2?lang=en").text
+    pager = html.split('<nav class="pager"', 1)[1].split("</nav>", 1)[0]
+    assert 'rel="prev" href="/id/objective/A.1.1?lang=en"' in pager and 'rel="next" href="/id/objective/A.1.3?lang=en"' in pager
+    goal = client.get("/id/goal/A.10?lang=en").text.split('<nav class="pager"', 1)[1].split("</nav>", 1)[0]
+    assert "/id/goal/A.9?" in goal and "/id/goal/B.1?" in goal  # goals follow each other across areas
+    tree = html.split('<nav class="plan-tree"', 1)[1].split("</nav>", 1)[0]
+    assert tree.count("<details") > 14 and 'aria-current="page"' in tree
+    assert re.search(r'<details open><summary><span class="code">A.1</span>', tree)  # its branch is open
+    assert "缔约方" in tree  # both languages
+    page = Page(html)
+    assert any(b.get("data-copy-target") == "resource-uri" for b in page.all("button"))
+    csl = json.loads(html.split('id="cite-csl"', 1)[1].split("<code>", 1)[1].split("</code>", 1)[0]
+                     .replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&").replace("&#39;", "'"))
+    assert csl[0]["URL"] == BASE + "id/objective/A.1.2" and csl[0]["type"] == "dataset"
+    assert "@misc{cpbkg-id-objective-A-1-2," in html and "\\url{" + BASE + "id/objective/A.1.2}" in html
+    plan = client.get("/id/plan?lang=zh").text
+    assert '<nav class="plan-tree"' in plan and "<h2 id=\"tree-h\">" in plan
+
+
+def test_the_decision_reads_in_order_with_anchors(client: TestClient) -> None:
+    html = client.get("/id/document/CP-10-3?lang=en").text
+    doc = html.split('<section class="document"', 1)[1]
+    anchors = re.findall(r'<section class="doc-part [^"]*" id="([^"]+)"', doc)
+    assert anchors.index("preamble-1") < anchors.index("para-1") < anchors.index("para-7-a") < anchors.index("annex-para-1")
+    assert "annex-para-18" in anchors and len(anchors) == len(set(anchors))
+    assert 'href="#para-4"' in doc
+    # the only link to an official text is one the data holds
+    links = re.findall(r'<ul class="official-links">(.*?)</ul>', doc, re.DOTALL)
+    assert links and re.findall(r'href="(https?://[^"]+)"', links[0]) == ["https://bch.cbd.int/protocol/post2020/Plan/text.shtml"]
+
+
+def test_long_link_lists_fold_with_their_counts(client: TestClient) -> None:
+    html = client.get("/id/gbf/target/17?lang=en").text
+    links_in = html.split('<section class="links-in"', 1)[1]
+    folded = re.findall(r'<details class="kind-fold"><summary><h4 class="kind-head"><span lang="en">([^<]+)</span> '
+                        r'<span class="count">\((\d+)\)', links_in)
+    assert tuple(k for k, n in folded if int(n) > 15)[:1] == ("objective", )
+    assert '<details class="link-details link-fold">' in links_in  # justifications open on demand
+
+
+def test_membership_is_named(client: TestClient) -> None:
+    r = client.get("/id/party/CHN/membership/cpb?lang=en")
+    if r.status_code == 404:
+        pytest.skip("this build has no Parties")
+    h1 = r.text.split('<h1 id="title">', 1)[1].split("</h1>", 1)[0]
+    assert "China: Party to the Cartagena Protocol" in h1 and "membership/cpb" not in h1
+    party = client.get("/id/party/CHN?lang=zh").text
+    assert "中国：《卡塔赫纳生物安全议定书》缔约方" in party
+
+
+@pytest.mark.parametrize("path", ["/nothing/here", "/static/nothing.css", "/id/nothing-here", "/queries/nothing"])
+def test_one_404_page_for_every_path(client: TestClient, path: str) -> None:
+    for lang, title in (("en", "Not found"), ("zh", "未找到")):
+        r = client.get(path, headers={"Accept": "text/html,*/*;q=0.8", "Accept-Language": lang})
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+        page = Page(r.text)
+        assert page.all("html")[0]["lang"] == ("zh-Hans" if lang == "zh" else "en") and title in page.text
+        assert any(f.get("role") == "search" for f in page.all("form"))
+    if path.startswith("/id/"):
+        return  # there application/json asks for JSON-LD, and a 404 of linked data is plain text (test_resources)
+    r = client.get(path, headers={"Accept": "application/json"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+    assert r.json()["status"] == 404
+
+
+def test_sparql_without_a_query_is_a_page_of_the_site(client: TestClient) -> None:
+    for lang, h1 in (("en", "CPB-KG SPARQL endpoint"), ("zh", "CPB-KG SPARQL 端点")):
+        r = client.get("/sparql", params={"lang": lang}, headers={"Accept": "text/html"})
+        page = Page(r.text)
+        assert r.status_code == 200 and page.all("html")[0]["lang"] == ("zh-Hans" if lang == "zh" else "en")
+        assert page.all("header") and any(f.get("role") == "search" for f in page.all("form"))
+        assert h1 in r.text and "Accept-Language" in r.headers["vary"]
+    ttl = client.get("/sparql", headers={"Accept": "text/turtle"})
+    assert ttl.headers["content-type"].startswith("text/turtle")

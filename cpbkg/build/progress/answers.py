@@ -1,6 +1,9 @@
 """National-report answers: reading (CSV, BCH JSON), validating against the questionnaires and
 the Party list, and writing them as N-Triples without an rdflib graph in between.
 
+(Over 500 lines on purpose: three input shapes -- CSV, BCH JSON, the report analyzer's JSON -- share
+one validator and one writer; splitting them would split the rules each row is checked against.)
+
 Validation is plain Python over every row before anything is written (pyshacl would cost
 minutes on large answer sets). Every problem names file, line and field; all problems of a
 file are collected (up to :data:`MAX_PROBLEMS`) and raised together as :class:`AnswersInvalid`.
@@ -20,9 +23,15 @@ question key (``Q007``, ``Q102_a``); ``value``: an option's value code for optio
 questions (one row per chosen option of a multiple-choice question), text for text questions,
 a whole number for number questions.
 
-The BCH JSON shape (an assumption, see ``data/reports/README.md``): one national-report
-document, or a list of them, each ``{"header": {"schema": "cpbNationalReport5", ...},
-"government": {"identifier": "cn"}, "Q007": {"value": "implementation.fullInPlace"}, ...}``.
+The BCH JSON shape (``data/reports/README.md``): the BCH report analyzer's, a JSON array with one
+record per report, ``government`` plus one field per question key, a value being ``{"value": ...}``,
+``{"identifier": ...}``, a list, ``{"options": [...]}`` or a boolean::
+
+    [{"government": "cn", "Q007": {"value": "implementation.fullInPlace"},
+      "Q008": {"options": ["instrument.nationalBiosafetyLaws"]}, "Q011": true}]
+
+A single document, Clearing-House style (``header`` with ``schema``, ``government`` as
+``{"identifier": "cn"}``, text as a language map), is accepted too.
 """
 
 from __future__ import annotations
@@ -433,11 +442,21 @@ def _json_documents(text: str, problems: _Collector) -> list[tuple[int, int, Any
 
 
 def _json_values(answer: Any) -> list[str] | None:
-    """The value codes or text of one answer, or None for a shape not understood."""
+    """The value codes or text of one answer, or None for a shape not understood.
+
+    >>> _json_values({"options": ["instrument.nationalBiosafetyLaws", {"value": "instrument.biosafetyGuidelines"}]})
+    ['instrument.nationalBiosafetyLaws', 'instrument.biosafetyGuidelines']
+    >>> _json_values(True), _json_values([{"identifier": "a"}, "b"]), _json_values({"options": "x"}) is None
+    (['true'], ['a', 'b'], True)
+    """
     if isinstance(answer, bool):
         return ["true" if answer else "false"]
     if isinstance(answer, (str, int)):
         return [str(answer)]
+    if isinstance(answer, dict) and "options" in answer:
+        # the report analyzer's multiple choice: {"options": [code, ...]} (codes bare or as {"value": ...})
+        options = answer["options"]
+        return _json_values(options) if isinstance(options, list) else None
     if isinstance(answer, dict):
         for key in ("value", "identifier"):
             if key in answer and isinstance(answer[key], (str, int, bool)):

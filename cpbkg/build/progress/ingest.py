@@ -19,6 +19,8 @@ import io
 import os
 import re
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +70,9 @@ def target_name(source: Path, name: str | None) -> str:
 
 
 def ingest(source: Path, cycle: int, *, settings: Settings, to: Path | None = None, name: str | None = None,
-           fmt: str | None = None, replace: bool = False, dry_run: bool = False) -> IngestResult:
-    """Validate ``source`` and store it as ``{to}/nr{cycle}/{name}.csv``.
+           fmt: str | None = None, replace: bool = False, dry_run: bool = False,
+           progress: Callable[[str], None] | None = None) -> IngestResult:
+    """Validate ``source`` and store it as ``{to}/nr{cycle}/{name}.csv``; ``progress`` gets a line per step.
 
     Raises:
         AnswersInvalid: the answers are invalid (all problems, with line and field).
@@ -79,7 +82,11 @@ def ingest(source: Path, cycle: int, *, settings: Settings, to: Path | None = No
     """
     if cycle not in CYCLES:
         raise SourceError(source, f"no questionnaire for reporting cycle {cycle} (known: {', '.join(map(str, CYCLES))})")
+    say = progress or (lambda line: None)
+    say(f"reading and validating {source} against the cycle {cycle} questionnaire and the Party list ...")
+    start = time.perf_counter()
     answers = read_answers(source, cycle, sources_dir=settings.sources_dir, data_dir=settings.data_dir, fmt=fmt)
+    say(f"  {len(answers)} valid answers of {len(answers.parties)} Parties in {time.perf_counter() - start:.1f} s")
     root = (to or settings.data_dir / REPORTS_DIR)
     folder = root / f"nr{cycle}"
     stem = target_name(source, name)
@@ -90,6 +97,7 @@ def ingest(source: Path, cycle: int, *, settings: Settings, to: Path | None = No
                              "to store these under another name")
     if source.resolve() == target.resolve():
         raise IngestConflict(f"{source} is the target file itself; ingest from a copy")
+    say(f"checking them against the answers already ingested in {folder} ...")
     _check_conflicts(answers, folder, target, settings)
     buffer = io.StringIO()
     rows = write_csv(answers, buffer)
@@ -164,7 +172,7 @@ def _atomic_write(target: Path, data: bytes) -> None:
 # ------------------------------------------------------------------------------------------ CLI
 
 
-def add_ingest_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_ingest_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``cpbkg ingest``."""
     p = subparsers.add_parser(
         "ingest",
@@ -173,9 +181,10 @@ def add_ingest_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
                     "the Party list, then store them (normalised CSV) in data/reports/nr{cycle}/ atomically. "
                     "Nothing is written unless every row is valid. Exit 0 ingested, 1 invalid answers, 2 error.",
     )
-    p.add_argument("file", type=Path, help="answers file: .csv (data/reports/README.md) or .json (BCH documents)")
+    p.add_argument("file", type=Path, metavar="FILE", help="answers file: .csv (data/reports/README.md) or .json (BCH documents)")
     p.add_argument("--cycle", type=int, required=True, choices=CYCLES, help="reporting cycle: 4 (baseline) or 5")
-    p.add_argument("--to", type=Path, default=None, help="reports folder (default: data/reports)")
+    p.add_argument("--to", type=Path, default=None,
+                   help=f"reports folder, where cpbkg build reads them (default: {Settings().data_dir / REPORTS_DIR})")
     p.add_argument("--name", default=None, help="stored file name without .csv (default: the input's name)")
     p.add_argument("--format", dest="fmt", choices=("csv", "json"), default=None,
                    help="input format (default: from the file's suffix)")
@@ -190,7 +199,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = getattr(args, "settings", None) or Settings()
     try:
         result = ingest(args.file, args.cycle, settings=settings, to=args.to, name=args.name, fmt=args.fmt,
-                        replace=args.replace, dry_run=args.dry_run)
+                        replace=args.replace, dry_run=args.dry_run,
+                        progress=lambda line: print(f"cpbkg ingest: {line}", file=sys.stderr, flush=True))
     except AnswersInvalid as exc:
         print(f"cpbkg ingest: {args.file}: invalid answers, nothing written", file=sys.stderr)
         print(str(exc), file=sys.stderr)

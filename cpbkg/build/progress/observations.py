@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from cpbkg.build.progress.answers import (
     value_mapping,
 )
 from cpbkg.build.progress.parties import PROG, SDMX_DIMENSION, PartyList, ProgressIds
+from cpbkg.build.sources.links import add_link
 from cpbkg.build.sources.questionnaires import METHODOLOGY_FILE, QUESTIONNAIRE_SOURCE
 from cpbkg.build.sources.records import Record, read_records
 from cpbkg.vocab import CPB, QB, Ids
@@ -108,6 +109,41 @@ class Methodology:
     curator: str
     date: str
     source: str
+    #: (indicator, cycle) -> the question keys the Secretariat's table names (its printed numbers resolved)
+    official_questions: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MeasurementLink:
+    """One ``cpb:measuredBy`` link: an indicator, a question of one cycle, and why it holds."""
+
+    indicator: str
+    cycle: int
+    key: str
+    #: "official": the Secretariat's table names the question; "curated": a rule of the project reads it
+    basis: str
+    justification: str
+
+
+def measurement_links(methodology: Methodology) -> list[MeasurementLink]:
+    """Every question that measures an indicator: the official table's, and every question any rule
+    reads (numerator or denominator), each once, official where the table names it.
+
+    This is the one list the graph states as ``cpb:measuredBy`` (:func:`methodology_graph`); the
+    catalogue query ``indicator-report-questions``, the pages and the shapes read those links.
+    """
+    links: dict[tuple[str, int, str], MeasurementLink] = {}
+    for (code, cycle), keys in sorted(methodology.official_questions.items()):
+        for key in keys:
+            links[(code, cycle, key)] = MeasurementLink(code, cycle, key, "official", "")
+    for (code, cycle), rule in sorted(methodology.rules.items()):
+        for condition in rule.conditions + rule.denominator_conditions:
+            if (code, cycle, condition.key) not in links:
+                reading = methodology.why.get(code) or rule.justification
+                links[(code, cycle, condition.key)] = MeasurementLink(
+                    code, cycle, condition.key, "curated",
+                    f"The project's reading: the rule for {code} in the {cycle}th report reads {condition.key}. {reading}".strip())
+    return [links[k] for k in sorted(links, key=lambda k: (k[0], k[1], k[2]))]
 
 
 def _conditions(record: Record, key: str, where: str, cycle: int, sources_dir: Path) -> tuple[Condition, ...]:
@@ -143,6 +179,7 @@ def load_methodology(data_dir: Path, sources_dir: Path) -> Methodology:
     rules: dict[tuple[str, int], Rule] = {}
     measured: dict[str, str] = {}
     why: dict[str, str] = {}
+    official_keys: dict[tuple[str, int], tuple[str, ...]] = {}
     for section, basis in (("indicators", "official"), ("curated", "curated"), ("other_sources", "curated")):
         for entry in records.items_of(section):
             code = entry.text("indicator", where=f"{section}.")
@@ -156,6 +193,10 @@ def load_methodology(data_dir: Path, sources_dir: Path) -> Methodology:
             numerator_info: dict[str, object] = entry["numerator"] if isinstance(entry.get("numerator"), dict) else {}
             why[code] = str(entry.get("why") or numerator_info.get("justification") or "").strip()
             for cycle_entry in entry.items_of("cycles"):
+                printed = cycle_entry.get("questions") or []
+                if printed and section == "indicators":
+                    cycle = int(cycle_entry.need("cycle", where=f"{section}.{code}."))
+                    official_keys[(code, cycle)] = _official_keys(cycle_entry, printed, code, cycle, sources_dir)
                 numerator = cycle_entry.get("numerator")
                 if numerator is None:
                     continue
@@ -193,7 +234,21 @@ def load_methodology(data_dir: Path, sources_dir: Path) -> Methodology:
                 rules[(code, cycle)] = Rule(code, cycle, combine, conditions, scope, party_of, den_conditions,
                                             "official" if official else "curated", why[code], cycle_entry.line)
     return Methodology(rules, measured, why, str(records.get("curator") or "CPB-KG project"),
-                       str(records.get("curation_date") or ""), str(records.get("source") or ""))
+                       str(records.get("curation_date") or ""), str(records.get("source") or ""), official_keys)
+
+
+def _official_keys(record: Record, printed: list[object], code: str, cycle: int, sources_dir: Path) -> tuple[str, ...]:
+    """The BCH keys of the questions the official table names by their printed numbers ("14", "112(a)")."""
+    if cycle not in CYCLES:
+        raise record.error(f"no questionnaire for cycle {cycle}", field=f"indicators.{code}.cycle")
+    questionnaire = load_questionnaire(sources_dir, cycle)
+    keys = []
+    for number in printed:
+        question = questionnaire.by_number.get(str(number))
+        if question is None:
+            raise record.error(f"the {cycle}th report has no question {number}", field=f"indicators.{code}.questions")
+        keys.append(question.key)
+    return tuple(keys)
 
 
 # ----------------------------------------------------------------------------------- compute
@@ -325,19 +380,36 @@ def observation_triples(observations: Iterable[Observation], pids: ProgressIds, 
 BASIS = {"official": CPB.OfficialMapping, "curated": CPB.CuratedLink}
 
 
-def methodology_graph(methodology: Methodology, ids: Ids, sources_dir: Path) -> Graph:
-    """Rules, the cube's structure and the 5->4 option correspondence (small).
+#: the methodology file's public identity, relative to the base URI (the source of curated measurement links)
+METHODOLOGY_PATH = "data/methodology/indicator-sources.yaml"
 
-    The questions of a curated rule are not stated as ``cpb:measuredBy`` links: those are the
-    official table's (``cpb:OfficialMapping``, written by ``cpbkg.build.sources.questionnaires``). A rule
-    names its questions with ``cpb:numeratorQuestion`` and says with ``cpb:questionBasis`` whether
-    they are official or the project's choice (``cpb:CuratedLink``, with the reason as
-    ``skos:scopeNote``, ``dcterms:creator`` and ``dcterms:date``)."""
+
+def methodology_graph(methodology: Methodology, ids: Ids, sources_dir: Path) -> Graph:
+    """Rules, measurement links, the cube's structure and the 5->4 option correspondence (small).
+
+    Every indicator answers "what measures it" here, in one place: ``cpb:measurementSource``
+    (national-reports, bch-records, bch-analytics, other-records) and, for those measured from
+    national reports, one ``cpb:measuredBy`` link per question of :func:`measurement_links`, with
+    its ``cpb:Link`` record: ``cpb:OfficialMapping`` (source: the Secretariat's table) where the
+    table names the question, else ``cpb:CuratedLink`` (source: the methodology file; justification,
+    creator, date). A rule names its questions with ``cpb:numeratorQuestion`` and says with
+    ``cpb:questionBasis`` whether they are official or the project's choice (with the reason as
+    ``skos:scopeNote``, ``dcterms:creator`` and ``dcterms:date``); the shapes check that every
+    question a rule reads is a ``cpb:measuredBy`` of its indicator."""
     pids = ProgressIds(ids)
     g = Graph()
     _structure(g, pids)
     for code, source in sorted(methodology.measured_from.items()):
         g.add((ids.indicator(code), PROG.measurementSource, Literal(source)))
+    official_source = URIRef(methodology.source) if methodology.source else URIRef(ids.base + METHODOLOGY_PATH)
+    for link in measurement_links(methodology):
+        if link.basis == "official":
+            add_link(g, ids, ids.indicator(link.indicator), CPB.measuredBy, ids.question(link.cycle, link.key),
+                     basis=CPB.OfficialMapping, source=official_source)
+        else:
+            add_link(g, ids, ids.indicator(link.indicator), CPB.measuredBy, ids.question(link.cycle, link.key),
+                     basis=CPB.CuratedLink, source=URIRef(ids.base + METHODOLOGY_PATH),
+                     justification=link.justification, creator=methodology.curator, date=methodology.date)
     for (code, cycle), rule in sorted(methodology.rules.items()):
         uri = pids.rule(code, cycle)
         g.add((uri, RDF.type, PROG.MeasurementRule))
@@ -374,13 +446,19 @@ def _structure(g: Graph, pids: ProgressIds) -> None:
     g.add((dsd, RDF.type, QB.DataStructureDefinition))
     g.add((dsd, RDFS.label, Literal("Implementation Plan indicator x reporting cycle x area", lang="en")))
     g.add((dsd, RDFS.label, Literal("执行计划指标 x 报告周期 x 地区", lang="zh")))
-    components = [(QB.dimension, PROG.indicator, 1), (QB.dimension, CPB.reportingCycle, 2),
-                  (QB.dimension, SDMX_DIMENSION.refArea, 3), (QB.measure, PROG.numerator, None),
-                  (QB.measure, PROG.denominator, None), (QB.measure, PROG.percentage, None)]
-    for kind, prop, order in components:
+    components = [(QB.dimension, PROG.indicator, 1, "indicator", "指标"),
+                  (QB.dimension, CPB.reportingCycle, 2, "reporting cycle", "报告周期"),
+                  (QB.dimension, SDMX_DIMENSION.refArea, 3, "area", "地区"),
+                  (QB.measure, PROG.numerator, None, "numerator", "分子"),
+                  (QB.measure, PROG.denominator, None, "denominator", "分母"),
+                  (QB.measure, PROG.percentage, None, "percentage", "百分比")]
+    for kind, prop, order, en, zh in components:
         spec = URIRef(f"{dsd}/component/{str(prop).rsplit('#', 1)[-1]}")
         g.add((dsd, QB.component, spec))
         g.add((spec, RDF.type, QB.ComponentSpecification))
+        role = ("dimension", "维度") if kind == QB.dimension else ("measure", "度量")
+        g.add((spec, RDFS.label, Literal(f"{role[0]}: {en}", lang="en")))
+        g.add((spec, RDFS.label, Literal(f"{role[1]}：{zh}", lang="zh")))
         g.add((spec, kind, prop))
         if order:
             g.add((spec, QB.order, Literal(order, datatype=XSD.integer)))

@@ -35,7 +35,7 @@ from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDFS, SKOS, DefinedNamespace
 
 from cpbkg.errors import SourceError, check_text, not_utf8
-from cpbkg.vocab import ONTOLOGY_IRI, Ids
+from cpbkg.vocab import CPB, ONTOLOGY_IRI, Ids
 
 PARTIES_FILE = Path("parties") / "parties.csv"
 REGIONS_FILE = Path("parties") / "regions.csv"
@@ -46,11 +46,29 @@ GETTEXT_LOCALE = {"zh": "zh_CN", "fr": "fr", "es": "es", "ru": "ru", "ar": "ar"}
 #: the treaties a Party can be party to, by the keys the treaties part uses
 TREATIES = ("cpb", "nkl")
 
+#: where the Party lists were copied from (their dcterms:source, relative to the base URI)...
 REFERENCE_FACTS = "data/sources/reference-facts.md"
+#: ...and the pages that file says it read them from (rdfs:seeAlso: the lists did not come from them directly)
 PARTY_LIST_SOURCE = {
-    # the lists of reference-facts.md section 5, and where that file says they come from
     "cpb": "https://bch.cbd.int/protocol/parties/",
     "nkl": "https://bch.cbd.int/protocol/supplementary/",
+}
+#: the treaties' names in membership labels (en, zh as CP-10/3 prints them)
+TREATY_NAMES = {"cpb": ("the Cartagena Protocol on Biosafety", "《卡塔赫纳生物安全议定书》"),
+                "nkl": ("the Nagoya – Kuala Lumpur Supplementary Protocol", "《补充议定书》")}
+#: Names pycountry's catalogues give that are a state's former name, which the English (ISO) name
+#: contradicts: left out, never published as the state's name. (ISO3, language) -> the name left out.
+SUPERSEDED_NAMES = {
+    ("BOL", "zh"): "玻利维亚共和国",
+    ("BOL", "ar"): "جمهورية بوليفيا",
+}
+#: why a language has no name for a state: published as an editorial note
+MISSING_NAME_NOTES = {
+    ("BOL", "ar"): ("No Arabic name: pycountry's catalogue has only the former name “جمهورية بوليفيا” (Republic of "
+                    "Bolivia), which the English name, Plurinational State of Bolivia, contradicts; no source in the "
+                    "repository holds the current Arabic name, so none is given."),
+    ("TUR", "ar"): ("No Arabic name: pycountry's catalogue translates only the former English name, Turkey; no "
+                    "source in the repository holds the Arabic name of Türkiye, so none is given."),
 }
 M49_SOURCE = URIRef("https://unstats.un.org/unsd/methodology/m49/")
 M49_COPY = URIRef("https://github.com/lukes/ISO-3166-Countries-with-Regional-Codes/blob/"
@@ -293,7 +311,7 @@ def state_names(iso3: str) -> dict[str, str]:
     names = {"en": country.name}
     for lang in GETTEXT_LOCALE:
         translated = _catalogue(lang).get(country.name)
-        if translated:
+        if translated and SUPERSEDED_NAMES.get((iso3, lang)) != translated:
             names[lang] = translated
     return names
 
@@ -361,6 +379,9 @@ def load_parties(data_dir: Path | None = None) -> PartyList:
 
 def build_graph(data_dir: Path, ids: Ids) -> Graph:
     """The Parties, their names, codes, regions and protocol memberships (small: for SHACL and HermiT)."""
+    from cpbkg.build.sources.wording import Translations
+
+    translations = Translations.load(data_dir)
     plist = load_parties(data_dir)
     pids = ProgressIds(ids)
     g = Graph()
@@ -407,6 +428,12 @@ def build_graph(data_dir: Path, ids: Ids) -> Graph:
             g.add((uri, SKOS.prefLabel, Literal(name, lang=lang)))
             if lang == "en":
                 g.add((uri, RDFS.label, Literal(name, lang=lang)))
+        if "zh" not in party.names:
+            # a superseded Chinese name left out: the project's translation of the English one, marked
+            translations.label(g, ids, uri, party.names["en"])
+        for (iso3, _lang), note in sorted(MISSING_NAME_NOTES.items()):
+            if iso3 == party.iso3:
+                g.add((uri, SKOS.editorialNote, Literal(note, lang="en")))
         for code in party.regions:
             g.add((uri, PROG.inRegion, pids.region(code)))
         if party.regions:
@@ -417,9 +444,17 @@ def build_graph(data_dir: Path, ids: Ids) -> Graph:
             g.add((membership, RDF.type, PROG.Membership))
             g.add((membership, PROG.member, uri))
             g.add((membership, PROG.memberOf, ids.treaty(treaty)))
-            g.add((membership, DCTERMS.source, URIRef(PARTY_LIST_SOURCE[treaty])))
-            g.add((membership, PROV.wasDerivedFrom, Literal(REFERENCE_FACTS + ", section 5")))
+            # the lists were copied from reference-facts.md, section 5, which says where it read them
+            g.add((membership, DCTERMS.source, URIRef(ids.base + REFERENCE_FACTS)))
+            g.add((membership, CPB.locator, Literal("section 5")))
+            g.add((membership, RDFS.seeAlso, URIRef(PARTY_LIST_SOURCE[treaty])))
+            treaty_en, treaty_zh = TREATY_NAMES[treaty]
+            names = {lang: str(name) for lang in ("en", "zh") for name in g.objects(uri, SKOS.prefLabel)
+                     if isinstance(name, Literal) and name.language == lang}
+            g.add((membership, RDFS.label, Literal(f"{names['en']}: Party to {treaty_en}", lang="en")))
+            g.add((membership, RDFS.label, Literal(f"{names['zh']}：{treaty_zh}缔约方", lang="zh")))
             g.add((membership, SKOS.editorialNote, Literal(
-                "Membership as listed in 2026; the date of ratification or accession is not available offline.",
-                lang="en")))
+                "Membership as listed in 2026 in data/sources/reference-facts.md, section 5 (which names the "
+                "BCH page of rdfs:seeAlso as where it read the list); the date of ratification or accession is "
+                "not available offline.", lang="en")))
     return g

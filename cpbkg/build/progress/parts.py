@@ -25,16 +25,12 @@ if TYPE_CHECKING:
 
 from cpbkg.build.progress.answers import (
     CYCLES,
-    Answer,
     AnswerSet,
     answer_triples,
     read_csv,
 )
 from cpbkg.build.progress.observations import (
     REAL_DATASET,
-    SYNTHETIC_DATASET,
-    SYNTHETIC_LABEL,
-    SYNTHETIC_LABEL_ZH,
     Methodology,
     compute,
     dataset_triples,
@@ -44,6 +40,7 @@ from cpbkg.build.progress.observations import (
 )
 from cpbkg.build.progress.parties import PartyList, ProgressIds, load_parties
 from cpbkg.build.progress.parties import build_graph as parties_graph
+from cpbkg.build.progress.synthetic import synthetic_lines
 from cpbkg.config import Settings
 from cpbkg.errors import SourceError
 from cpbkg.vocab import CPB, Ids
@@ -121,46 +118,6 @@ def real_lines(answer_sets: list[AnswerSet], settings: Settings, ids: Ids, metho
         yield from observation_triples(compute(all_answers, methodology, parties), pids, REAL_DATASET)
 
     return answers(), observations()
-
-
-def synthetic_answers(settings: Settings, *, replicate: int = 0, **options: object) -> list[Answer]:
-    from cpbkg.build.progress.synthetic import generate
-
-    return generate(load_parties(settings.data_dir), sources_dir=settings.sources_dir, replicate=replicate,
-                    **options)  # type: ignore[arg-type]
-
-
-def synthetic_lines(settings: Settings, ids: Ids, *, replicates: int = 1, cycles: Iterable[int] = CYCLES,
-                    methodology: Methodology | None = None, **options: object) -> Iterator[str]:
-    """N-Triples lines of the synthetic named graph: its loud description, answers and observations.
-
-    Replicate 0's observations are the data set ``synthetic-progress``; replicate r > 0 (benchmarks)
-    ``synthetic-progress-r{r}``.
-    """
-    pids = ProgressIds(ids)
-    parties = load_parties(settings.data_dir)
-    methodology = methodology or load_methodology(settings.data_dir, settings.sources_dir)
-    ds = f"<{pids.synthetic_dataset()}>"
-    yield f"{ds} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/ns/dcat#Dataset> ."
-    yield f'{ds} <{CPB._NS}synthetic> "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .'
-    yield f'{ds} <http://www.w3.org/2000/01/rdf-schema#label> "{SYNTHETIC_LABEL}"@en .'
-    yield f'{ds} <http://www.w3.org/2000/01/rdf-schema#label> "{SYNTHETIC_LABEL_ZH}"@zh .'
-    yield (f'{ds} <http://www.w3.org/2000/01/rdf-schema#comment> "{SYNTHETIC_LABEL}. Answers made up at random '
-           'by cpbkg/synthetic.py for the real Parties and the real 4th and 5th national-report questionnaires, '
-           'for tests, demonstrations and benchmarks; they say nothing about any country. Not part of the '
-           'published CPB-KG graph."@en .')
-    cycles = sorted(set(cycles))
-    for r in range(replicates):
-        answers = synthetic_answers(settings, replicate=r, cycles=cycles, **options)
-        key = SYNTHETIC_DATASET if r == 0 else f"{SYNTHETIC_DATASET}-r{r}"
-        if r:
-            replica = f"<{pids.collection(r)}>"
-            yield f'{replica} <http://www.w3.org/2000/01/rdf-schema#label> "{SYNTHETIC_LABEL} (replicate {r})"@en .'
-            yield f'{replica} <{CPB._NS}synthetic> "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .'
-            yield f"{replica} <http://purl.org/dc/terms/isPartOf> {ds} ."
-        yield from answer_triples(answers, pids, sources_dir=settings.sources_dir, synthetic=r)
-        yield from dataset_triples(pids, key, synthetic=True, cycles=cycles)
-        yield from observation_triples(compute(answers, methodology, parties), pids, key)
 
 
 def build_parts(settings: Settings, ids: Ids, known: Graph, *, demo: bool = False,

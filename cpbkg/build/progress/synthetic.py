@@ -6,7 +6,8 @@ labelled synthetic wherever it goes: in RDF it lives in its own named graph (``s
 reports carry ``cpb:synthetic true`` and ``dcterms:isPartOf`` the resource
 ``{base}id/dataset/synthetic`` ("SYNTHETIC — not real national-report data"), and its URIs are
 under ``{base}id/synthetic/``. It never enters the published graph unless ``cpbkg build --demo``
-asks for it.
+asks for it: then :func:`synthetic_lines` writes that graph (answers and their observations) for
+:mod:`cpbkg.build.progress.parts`.
 
 The model, for plausibility only: each Party gets a random "capacity" between 0.25 and 0.95,
 a little higher in the 5th cycle than in the 4th; for each single-choice question it picks the
@@ -26,7 +27,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cpbkg.build.progress.answers import (
@@ -35,10 +36,23 @@ from cpbkg.build.progress.answers import (
     OPTION_TYPES,
     TEXT_TYPES,
     Answer,
+    answer_triples,
     load_questionnaire,
     write_csv,
 )
-from cpbkg.build.progress.parties import PartyList, load_parties
+from cpbkg.build.progress.observations import (
+    SYNTHETIC_DATASET,
+    SYNTHETIC_LABEL,
+    SYNTHETIC_LABEL_ZH,
+    Methodology,
+    compute,
+    dataset_triples,
+    load_methodology,
+    observation_triples,
+)
+from cpbkg.build.progress.parties import PartyList, ProgressIds, load_parties
+from cpbkg.config import Settings
+from cpbkg.vocab import CPB, Ids
 
 #: questions whose synthetic answer follows the real Party list: membership of the Supplementary Protocol
 MEMBERSHIP_QUESTIONS = {4: "Q169", 5: "Q159"}
@@ -90,14 +104,11 @@ def generate(
         if questions == "all":
             wanted[cycle] = None
         elif questions == "indicators":
-            from cpbkg.build.progress.observations import load_methodology
-            from cpbkg.config import Settings
-
             methodology = load_methodology(Settings().data_dir, sources_dir)
             wanted[cycle] = {c.key for (_, cyc), rule in methodology.rules.items() if cyc == cycle
                              for c in (*rule.conditions, *rule.denominator_conditions)}
         else:
-            wanted[cycle] = set(questions)  # type: ignore[arg-type]
+            wanted[cycle] = set(questions)
     out: list[Answer] = []
     for cycle in sorted(set(cycles)):
         questionnaire = load_questionnaire(sources_dir, cycle)
@@ -133,6 +144,45 @@ def generate(
     return out
 
 
+def synthetic_answers(settings: Settings, *, replicate: int = 0, **options: object) -> list[Answer]:
+    """:func:`generate` for the Parties and questionnaires of ``settings``."""
+    return generate(load_parties(settings.data_dir), sources_dir=settings.sources_dir, replicate=replicate,
+                    **options)  # type: ignore[arg-type]
+
+
+def synthetic_lines(settings: Settings, ids: Ids, *, replicates: int = 1, cycles: Iterable[int] = CYCLES,
+                    methodology: Methodology | None = None, **options: object) -> Iterator[str]:
+    """N-Triples lines of the synthetic named graph: its loud description, answers and observations.
+
+    Replicate 0's observations are the data set ``synthetic-progress``; replicate r > 0 (benchmarks)
+    ``synthetic-progress-r{r}``.
+    """
+    pids = ProgressIds(ids)
+    parties = load_parties(settings.data_dir)
+    methodology = methodology or load_methodology(settings.data_dir, settings.sources_dir)
+    ds = f"<{pids.synthetic_dataset()}>"
+    yield f"{ds} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/ns/dcat#Dataset> ."
+    yield f'{ds} <{CPB._NS}synthetic> "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .'
+    yield f'{ds} <http://www.w3.org/2000/01/rdf-schema#label> "{SYNTHETIC_LABEL}"@en .'
+    yield f'{ds} <http://www.w3.org/2000/01/rdf-schema#label> "{SYNTHETIC_LABEL_ZH}"@zh .'
+    yield (f'{ds} <http://www.w3.org/2000/01/rdf-schema#comment> "{SYNTHETIC_LABEL}. Answers made up at random '
+           'by cpbkg/synthetic.py for the real Parties and the real 4th and 5th national-report questionnaires, '
+           'for tests, demonstrations and benchmarks; they say nothing about any country. Not part of the '
+           'published CPB-KG graph."@en .')
+    cycles = sorted(set(cycles))
+    for r in range(replicates):
+        answers = synthetic_answers(settings, replicate=r, cycles=cycles, **options)
+        key = SYNTHETIC_DATASET if r == 0 else f"{SYNTHETIC_DATASET}-r{r}"
+        if r:
+            replica = f"<{pids.collection(r)}>"
+            yield f'{replica} <http://www.w3.org/2000/01/rdf-schema#label> "{SYNTHETIC_LABEL} (replicate {r})"@en .'
+            yield f'{replica} <{CPB._NS}synthetic> "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .'
+            yield f"{replica} <http://purl.org/dc/terms/isPartOf> {ds} ."
+        yield from answer_triples(answers, pids, sources_dir=settings.sources_dir, synthetic=r)
+        yield from dataset_triples(pids, key, synthetic=True, cycles=cycles)
+        yield from observation_triples(compute(answers, methodology, parties), pids, key)
+
+
 def estimate_triples(answers: list[Answer]) -> int:
     """About how many triples the answers make (reports + 3 per answer + 1 per value)."""
     reports = len({(a.cycle, a.party) for a in answers})
@@ -142,7 +192,7 @@ def estimate_triples(answers: list[Answer]) -> int:
 # ------------------------------------------------------------------------------------------ CLI
 
 
-def add_synthetic_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_synthetic_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """``cpbkg synthetic``: write synthetic answers (CSV for ``cpbkg ingest``, or N-Triples)."""
     p = subparsers.add_parser(
         "synthetic",
@@ -166,8 +216,6 @@ def add_synthetic_parser(subparsers: argparse._SubParsersAction) -> argparse.Arg
 
 
 def cmd_synthetic(args: argparse.Namespace) -> int:
-    from cpbkg.config import Settings
-
     settings = Settings()
     parties = load_parties(settings.data_dir)
     out: Path = args.out
@@ -178,9 +226,6 @@ def cmd_synthetic(args: argparse.Namespace) -> int:
         return 2
     total = 0
     if as_nt:
-        from cpbkg.build.progress.parts import synthetic_lines
-        from cpbkg.vocab import Ids
-
         with out.open("w", encoding="utf-8") as f:
             for line in synthetic_lines(settings, Ids(settings.base_uri), cycles=cycles, seed=args.seed,
                                         n_parties=args.parties, questions=args.questions,

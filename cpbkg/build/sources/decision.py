@@ -13,7 +13,7 @@ from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
 
 from cpbkg.build.sources.links import add_link, citation_target
 from cpbkg.build.sources.records import Record, read_records
-from cpbkg.build.sources.wording import add_wording
+from cpbkg.build.sources.wording import TRANSLATION_NOTE, Translations, add_wording, official_chinese
 from cpbkg.vocab import CPB, Ids, sdg_goal
 
 DECISION_FILE = Path("decision") / "cp-10-3.yaml"
@@ -39,6 +39,10 @@ class DecisionBuilder:
         self.uri = ids.document(self.symbol)
         self.documents: set[str] = set()
         self.actors: set[str] = set()
+        #: action type -> its verb as the Chinese text prints it
+        self.type_zh: dict[str, str] = {}
+        #: operative paragraph number -> its Chinese text (an action's Chinese label)
+        self.part_zh: dict[str, str] = {}
 
     def part_uri(self, kind: str, number: str) -> URIRef:
         return self.ids.decision_part(self.symbol, kind, number)
@@ -54,9 +58,14 @@ class DecisionBuilder:
         g.add((uri, SKOS.prefLabel, Literal(f"Decision {self.symbol}: {head.text('en_title', where='decision.')}", lang="en")))
         g.add((uri, DCTERMS.title, Literal(head.text("zh_title", where="decision."), lang="zh")))
         g.add((uri, DCTERMS.title, Literal(head.text("en_title", where="decision."), lang="en")))
-        dates = head.get("dates") or []
+        dates = [str(d) for d in head.get("dates") or []]
         if dates:
-            g.add((uri, DCTERMS.date, Literal(str(dates[-1]), datatype=XSD.date)))
+            # the period of the meeting the header prints; the day of adoption is not printed
+            g.add((uri, DCTERMS.date, Literal("/".join(dict.fromkeys((dates[0], dates[-1]))))))
+            g.add((uri, SKOS.editorialNote, Literal(
+                f"Date: the period of the meeting at which the decision was adopted, as the header of the Chinese text "
+                f"prints it (“{head.text('meeting_zh', where='decision.')}”, page 1); the day of adoption itself is "
+                "not printed.", lang="en")))
         if head.get("place"):
             g.add((uri, DCTERMS.spatial, Literal(str(head["place"]), lang="en")))
         g.add((uri, CPB.hasPart, self.ids.plan()))
@@ -105,6 +114,8 @@ class DecisionBuilder:
         if kind != "annex-section":
             # every paragraph and footnote has a text: a missing zh/en fails here, with file and line
             add_wording(g, uri, record, where=where, label=CPB.text)
+            if kind == "para":
+                self.part_zh[number] = record.text("zh", where=where)
         if record.get("en_official_partial"):
             g.add((uri, SKOS.note, Literal("Official English (partial copy): " + str(record["en_official_partial"]).strip(), lang="en")))
         if record.get("zh_title"):
@@ -132,6 +143,15 @@ class DecisionBuilder:
             add_link(self.graph, self.ids, self.ids.plan(), CPB.supportsSDG, sdg_goal(int(number)),
                      basis=CPB.ExplicitCitation, source=uri)
 
+    def action_types(self, records: list[Record]) -> None:
+        """The action types with their verb as the Chinese text prints it."""
+        for record in records:
+            key = record.text("key", where="action_types.")
+            if key not in ACTION_TYPES:
+                raise record.error(f"unknown action type {key!r}; one of {', '.join(ACTION_TYPES)}",
+                                   field="action_types.key")
+            self.type_zh[key] = record.text("zh", where=f"action_types.{key}.")
+
     def action(self, record: Record, order: int) -> None:
         key = record.text("key", where="actions.")
         where = f"actions.{key}."
@@ -144,13 +164,29 @@ class DecisionBuilder:
         g.add((uri, RDF.type, CPB.Action))
         g.add((uri, CPB.actionType, self.ids.action_type(kind)))
         g.add((self.ids.action_type(kind), RDF.type, CPB.ActionType))
-        g.add((self.ids.action_type(kind), SKOS.prefLabel, Literal(kind, lang="en")))
+        action_type = self.ids.action_type(kind)
+        if kind not in self.type_zh:
+            raise record.error(f"action type {kind!r} has no Chinese verb under action_types:", field=where + "type")
+        g.add((action_type, SKOS.prefLabel, Literal(kind, lang="en")))
+        g.add((action_type, SKOS.prefLabel, Literal(self.type_zh[kind], lang="zh")))
+        g.add((action_type, DCTERMS.source, self.uri))
+        g.set((action_type, CPB.englishWording, CPB.ProjectTranslation))
+        g.add((action_type, SKOS.editorialNote, TRANSLATION_NOTE))
+        official_chinese(g, action_type, self.uri)
         g.add((paragraph, CPB.hasAction, uri))
         g.add((uri, CPB.order, Literal(order, datatype=XSD.integer)))
         g.add((uri, DCTERMS.source, self.uri))
         object_en = record.get("object_en")
         label = f"{kind} {object_en}" if object_en else kind
+        number = record.text("paragraph", where=where)
         g.add((uri, SKOS.prefLabel, Literal(label, lang="en")))
+        g.set((uri, CPB.englishWording, CPB.ProjectParaphrase))
+        g.add((uri, SKOS.editorialNote, Literal(
+            f"The English label says what paragraph {number} does in the project's own words: a paraphrase, neither "
+            "official wording nor a translation. The Chinese label is the paragraph's official text.", lang="en")))
+        # the Chinese label is the paragraph's own (official) text, which the action is one verb of
+        g.add((uri, SKOS.prefLabel, Literal(self.part_zh[number], lang="zh")))
+        official_chinese(g, uri, paragraph)
         if record.get("actor"):
             g.add((uri, PROV.wasAssociatedWith, self.actor_uri(record, "actor", where)))
         for addressee in _as_list(record.get("addressee")):
@@ -186,7 +222,7 @@ def _as_list(value: object) -> list[str]:
     return [str(value)]
 
 
-def build_graph(data_dir: Path, ids: Ids) -> Graph:
+def build_graph(data_dir: Path, ids: Ids, translations: Translations | None = None) -> Graph:
     """The decision graph.
 
     Raises:
@@ -210,8 +246,12 @@ def build_graph(data_dir: Path, ids: Ids) -> Graph:
     annex = records.need("annex")
     annex_uri = builder.part_uri("annex", "annex")
     _annex(builder, annex, annex_uri)
+    builder.action_types(records.items_of("action_types"))
     for order, record in enumerate(records.items_of("actions"), start=1):
         builder.action(record, order)
+    # documents the text names by symbol only (no Chinese title printed): the project's translation
+    documents = sorted(s for s in builder.graph.subjects(RDF.type, CPB.Document) if isinstance(s, URIRef))
+    (translations or Translations.load(data_dir)).fill(builder.graph, ids, documents)
     return builder.graph
 
 

@@ -2,64 +2,95 @@
 
 What is built, and from where (copies in ``data/sources/``):
 
-* the 2050 vision and the mission, as decision CP-10/3 (annex, para. 4) quotes them:
-  Chinese from ``cp-10-3-zh.txt``; English from the official annex text
-  (``cp-10-3-en-partial.txt``) where it says the same thing. The English annex quotes
-  the *draft* mission while the Chinese quotes the adopted one, so the mission's
-  English is the project's translation of the Chinese, marked as such;
-* goals A-D (full English text) and targets 1-23 (English title, and the full text
-  where a copy was found) from ``reference-facts.md``, section 4;
-* the monitoring-framework indicators of Target 17 (``gbf/gbf-indicators.json``) and
-  the binary-indicator questions 17.1-17.6 that feed indicator 17.b
+* the 2050 vision and the mission, as decision CP-10/3 (annex, para. 4) quotes them, Chinese
+  from ``cp-10-3-zh.txt``. Their English is the project's translation of that Chinese, marked as
+  such: the only English copy of the annex (``cp-10-3-en-partial.txt``, SOURCE 1) is another
+  version of the text (it quotes the draft framework), which the project does not take as the
+  official English of annex para. 4 (see data/decision/cp-10-3.yaml). Where its wording is the
+  same, the note says so;
+* goals A-D, targets 1-23 and the 204 indicators of the monitoring framework from the CBD
+  Secretariat's own vocabulary, ``kmgbf/kmgbf-all.ttl`` (KMGBF Monitoring Framework Ontology
+  v1.0.1, CC BY 4.0 IGO). Each resource is ``skos:exactMatch`` the vocabulary's URI
+  (``http://metadata.cbd.int/kmgbf/target_17``) and carries what the vocabulary gives: labels in
+  en, fr, es; for goals and targets the official text of decision 15/4 (``skos:definition`` there,
+  ``cpb:text`` here) and the thesaurus title; for indicators their role per goal or target
+  (headline, binary, component, complementary; ``cpb:headlineFor`` ...). The CBD thesaurus
+  identifier (``GBF-TARGET-17``) is a typed ``skos:notation`` (``cpb:CBDThesaurusCode``) beside
+  the plain number, and ``cpb:cbdIdentifier``; indicators' identifiers (``KMGBF-INDICATOR-BIN-17``)
+  come from the Online Reporting Tool's list (``gbf/gbf-indicators.json``), which must list the
+  same 204 codes;
+* the binary-indicator questions 17.1-17.6 that feed indicator 17.b
   (``gbf/gbf-binary-indicator-questions.json``), titled in the six UN languages.
 
-``cpb:indicatorForTarget`` and ``cpb:questionForIndicator`` are stated by the sources
-(the indicator's code, the question block's ``binaryIndicator``); they are written as
-direct triples only: the shapes ask for link resources on the Plan's link properties
-(``cites``, ``contributesTo`` ...), not on these structural ones.
+No source has Chinese for the goals, targets or indicators: their Chinese labels are the project's
+translations (``data/translations/zh.yaml``, ``cpb:chineseWording cpb:ProjectTranslation``).
+
+``cpb:questionForIndicator`` and the role properties are stated by the sources; they are written
+as direct triples only (the shapes ask for link resources on the Plan's link properties).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rdflib import RDF, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, SKOS, XSD
+from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, PROV, RDFS, SKOS, XSD
 
+from cpbkg.build.rdfio import parse_file
 from cpbkg.build.sources import zhtext
 from cpbkg.build.sources.questionnaires import plain
-from cpbkg.build.sources.wording import TRANSLATION_NOTE
+from cpbkg.build.sources.wording import TRANSLATION_NOTE, Translations, translations_beside
 from cpbkg.errors import SourceError, check_text, not_utf8
 from cpbkg.vocab import CPB, Ids
 
-FACTS_FILE = "reference-facts.md"
 ZH_TEXT = "cp-10-3-zh.txt"
 EN_TEXT = "cp-10-3-en-partial.txt"
+KMGBF_FILE = Path("kmgbf") / "kmgbf-all.ttl"
 INDICATORS_FILE = Path("gbf") / "gbf-indicators.json"
 QUESTIONS_FILE = Path("gbf") / "gbf-binary-indicator-questions.json"
 
 DECISION = "CP-10/3"
-#: the official English annex text of CP-10/3 (paras 1-4), where cp-10-3-en-partial.txt was copied from
+#: the English annex text of CP-10/3 (paras 1-4), where cp-10-3-en-partial.txt was copied from
 ANNEX_EN_SOURCE = URIRef("https://bch.cbd.int/protocol/post2020/Plan/text.shtml")
+KMGBF_SOURCE = URIRef("https://github.com/fvogel/KMGBF-Ontology/blob/b47f211602d140605d1edab937cc733beff3d97f/"
+                      "ontology/kmgbf-all.ttl")
+KMGBF_LICENCE = URIRef("https://creativecommons.org/licenses/by/4.0/igo/")  # as kmgbf/LICENSE names it
+KMGBF_ATTRIBUTION = "KMGBF Monitoring Framework Ontology, Secretariat of the Convention on Biological Diversity"
+#: the vocabulary's namespaces: its resources and its ontology terms
+KMGBF = Namespace("http://metadata.cbd.int/kmgbf/")
+KMGBFO = Namespace("http://metadata.cbd.int/kmgbf/ontology#")
 REPORTING_TOOL = "https://github.com/scbd/online-reporting-tool/blob/06b5c70696174eb9283119f9eef54928d046d36b/"
 INDICATORS_SOURCE = URIRef(REPORTING_TOOL + "app-data/indicators.ts")
 QUESTIONS_SOURCE = URIRef(REPORTING_TOOL + "app-data/binary-indicator-questions.ts")
-#: the CBD's page of each target (the address pattern of the Secretariat's own code, reference-facts.md s. 6)
-TARGET_PAGE = "https://www.cbd.int/gbf/targets/{n}/"
 
 GOAL_CODES = ("A", "B", "C", "D")
 TARGET_NUMBERS = tuple(range(1, 24))
-#: the targets whose monitoring indicators and binary questions are built (the Plan's target)
+INDICATOR_COUNT = 204
+#: the vocabulary's role properties and ours, in the order pages list them
+ROLES = (
+    (KMGBFO.isHeadlineFor, CPB.headlineFor),
+    (KMGBFO.isBinaryFor, CPB.binaryFor),
+    (KMGBFO.isComponentFor, CPB.componentFor),
+    (KMGBFO.isComplementaryFor, CPB.complementaryFor),
+)
+#: the targets whose binary-indicator questions are built (the Plan's target)
 MONITORED_TARGETS = (17,)
 #: languages a binary-indicator question must have: the shapes ask for en and zh labels
 REQUIRED_LANGUAGES = ("en", "zh")
+#: the languages of the vocabulary's labels and texts
+KMGBF_LANGUAGES = ("en", "es", "fr")
 
-#: The mission as the Chinese text of CP-10/3 quotes it, and the project's English translation of
-#: exactly that text. If the Chinese source changes, the build stops rather than publish a stale translation.
+#: The vision and the mission as the Chinese text of CP-10/3 quotes them, and the project's English
+#: translation of exactly that text. If the Chinese source changes, the build stops rather than
+#: publish a stale translation.
+VISION_ZH = "到2050年，生物多样性受到重视、得到保护、恢复及合理利用，维持生态系统服务，维持一个健康的地球，为人人提供必不可少的惠益"
+VISION_EN_TRANSLATION = (
+    "By 2050, biodiversity is valued, conserved, restored and wisely used, maintaining ecosystem services, "
+    "sustaining a healthy planet and delivering benefits essential for all people"
+)
 MISSION_ZH = ("采取紧急行动停止和扭转生物多样性的丧失，使自然走上恢复之路，造福人民和地球，为此保护和可持续利用"
               "生物多样性，确保公正公平地分享利用遗传资源所产生的惠益，同时提供必要的执行手段。")
 MISSION_EN_TRANSLATION = (
@@ -69,119 +100,11 @@ MISSION_EN_TRANSLATION = (
     "necessary means of implementation."
 )
 
-_URL = re.compile(r"https?://[^\s;,()]+")
-_GOAL = re.compile(r'^\*\*Goal ([A-D])\*\*: "([^"]+)"\s*Source: (\S+)')
-_GOAL_ID = re.compile(r"\bGBF-GOAL-([A-D])\b")
-_TABLE_ROW = re.compile(r"^\|\s*(\d{1,2})\s*\|(.*?)\|(.*?)\|\s*$")
-_TITLE_CELL = re.compile(r'^\**"?(?P<title>[^"*(]+?)"?\**\s*\((?P<where>[^)]*)\)')
-_FULL_TEXT = re.compile(r'^\*\*(?:Target |T)(\d{1,2})\*\* \((.*?)\): "([^"]+)"')
 _TARGET_ID = re.compile(r"\bGBF-TARGET-(\d+)\b")
-# not inside an address: reference-facts.md's only such case is an API path it says was "inferred, not seen"
-_SEEN_TARGET_ID = re.compile(r"(?<!/)\bGBF-TARGET-(\d+)\b")
-_INDICATOR_TARGET = re.compile(r"^(\d{1,2})\.")
-
-
-@dataclass
-class Bullet:
-    """One top-level Markdown list item: its first line number and its text, lines joined."""
-
-    line: int
-    text: str
-
-
-@dataclass
-class Section:
-    """The lines of one ``###`` sub-section of reference-facts.md, with their line numbers."""
-
-    heading: str
-    line: int
-    lines: list[tuple[int, str]] = field(default_factory=list)
-
-    def bullets(self) -> list[Bullet]:
-        """Top-level ``- `` items with their continuation lines; nested items are left out.
-
-        Nested items (``  - ...``) are remarks on the item above (other copies, typos seen),
-        not part of the quoted text.
-        """
-        out: list[Bullet] = []
-        collecting = False
-        for number, line in self.lines:
-            if line.startswith("- "):
-                out.append(Bullet(number, line[2:].strip()))
-                collecting = True
-            elif not line.strip() or line.lstrip().startswith("- "):
-                collecting = False
-            elif collecting and line.startswith(" "):
-                out[-1].text += " " + line.strip()
-            else:
-                collecting = False
-        return out
-
-
-def read_facts(path: Path) -> dict[str, Section]:
-    """The ``###`` sub-sections of section 4 (KMGBF) of reference-facts.md, by heading.
-
-    Raises:
-        SourceError: the file is missing or has no section 4.
-    """
-    lines = _read_text(path).splitlines()
-    sections: dict[str, Section] = {}
-    inside = False
-    current: Section | None = None
-    for number, line in enumerate(lines, start=1):
-        if line.startswith("## "):
-            inside = line.startswith("## 4.")
-            current = None
-        elif inside and line.startswith("### "):
-            current = Section(line[4:].strip(), number)
-            sections[current.heading] = current
-        elif inside and current is not None:
-            current.lines.append((number, line))
-    if not sections:
-        raise SourceError(path, "no section '## 4.' (KMGBF) with sub-sections", field="## 4.")
-    return sections
-
-
-def section(sections: dict[str, Section], prefix: str, path: Path) -> Section:
-    """The sub-section whose heading starts with ``prefix``."""
-    for heading, found in sections.items():
-        if heading.startswith(prefix):
-            return found
-    raise SourceError(path, f"no sub-section '### {prefix}...' in section 4", field="### " + prefix)
-
-
-def title_cell(cell: str) -> tuple[str, str] | None:
-    """The first title in a cell of the targets table, and where it was copied from.
-
-    >>> title_cell('**Strengthen Biosafety** (www.cbd.int/gbf/targets/17/)')
-    ('Strengthen Biosafety', 'www.cbd.int/gbf/targets/17/')
-    >>> title_cell('"Plan and manage" (cbd.int/gbf/targets/notes.shtml); "Plan and Manage" (x.org)')
-    ('Plan and manage', 'cbd.int/gbf/targets/notes.shtml')
-    >>> title_cell('-') is None
-    True
-    """
-    match = _TITLE_CELL.match(cell.strip())
-    if not match:
-        return None
-    return match.group("title").strip(), match.group("where").strip()
-
-
-def full_url(where: str) -> URIRef | None:
-    """The first address written out in full (with its scheme) in a source note, if any.
-
-    Bare host names in the notes stay text: adding a scheme would be a guess.
-
-    >>> full_url("https://www.cbd.int/gbf/targets/19; the stored copy stops inside (f)")
-    rdflib.term.URIRef('https://www.cbd.int/gbf/targets/19')
-    >>> full_url("cbd.int/gbf/targets/2/") is None
-    True
-    """
-    match = _URL.search(where)
-    return URIRef(match.group(0).rstrip(".")) if match else None
 
 
 def target_identifier(number: int) -> str:
-    """The CBD thesaurus identifier of a target, in the two-digit form the thesaurus shows.
+    """The CBD thesaurus identifier of a target, in the two-digit form the thesaurus uses.
 
     >>> target_identifier(3), target_identifier(17)
     ('GBF-TARGET-03', 'GBF-TARGET-17')
@@ -189,17 +112,25 @@ def target_identifier(number: int) -> str:
     return f"GBF-TARGET-{number:02d}"
 
 
+def kmgbf_indicator_code(uri: URIRef) -> str:
+    """The code in a vocabulary indicator URI.
+
+    >>> kmgbf_indicator_code(URIRef("http://metadata.cbd.int/kmgbf/indicator_17.b"))
+    '17.b'
+    """
+    return str(uri)[len(str(KMGBF)):].removeprefix("indicator_")
+
+
 class GBFBuilder:
     """The GBF graph, one kind of element at a time."""
 
-    def __init__(self, sources_dir: Path, ids: Ids) -> None:
+    def __init__(self, sources_dir: Path, ids: Ids, translations: Translations) -> None:
         self.dir = sources_dir
         self.ids = ids
         self.graph = Graph()
-        self.facts_path = sources_dir / FACTS_FILE
-        self.facts = read_facts(self.facts_path)
-        #: identifier spellings seen in the sources, for the note on normalised identifiers
-        self.seen_ids: set[str] = set()
+        self.translations = translations
+        self.kmgbf_path = sources_dir / KMGBF_FILE
+        self.kmgbf = parse_file(self.kmgbf_path)
 
     # ------------------------------------------------------------ vision and mission
 
@@ -207,8 +138,8 @@ class GBFBuilder:
         """The 2050 vision and the mission as the decision's annex (para. 4) quotes them.
 
         Raises:
-            SourceError: a quote is not found, or the Chinese mission is no longer the text
-                :data:`MISSION_EN_TRANSLATION` translates.
+            SourceError: a quote is not found, or the Chinese quote is no longer the text the
+                project's English translates.
         """
         zh_path, en_path = self.dir / ZH_TEXT, self.dir / EN_TEXT
         zh = zhtext.clean(_read_text(zh_path))
@@ -217,24 +148,26 @@ class GBFBuilder:
         mission_zh = _quote(zh, r"使命：“([^”]+)”", zh_path, "mission")
         vision_en = _quote(en, r"2050 vision — “([^”]+)”", en_path, "2050 vision")
         draft_mission_en = _quote(en, r"mission — “([^”]+)”", en_path, "mission")
-        if mission_zh != MISSION_ZH:
-            raise SourceError(zh_path, "the mission quoted in annex para. 4 is not the text MISSION_EN_TRANSLATION "
-                              "translates; revise the translation in cpbkg/sources/gbf.py", field="mission")
-        g = self.graph
+        for name, found, wanted in (("vision", vision_zh, VISION_ZH), ("mission", mission_zh, MISSION_ZH)):
+            if found != wanted:
+                raise SourceError(zh_path, f"the {name} quoted in annex para. 4 is not the text the project's "
+                                  f"English translates; revise the translation in cpbkg/build/sources/gbf.py",
+                                  field=name)
         vision = self._quoted(self.ids.gbf("vision", "2050"), CPB.GBFVision, ("2050 vision", "2050年愿景"),
-                              vision_zh, vision_en)
-        g.add((vision, CPB.englishWording, CPB.OfficialWording))
-        g.add((vision, CPB.englishSource, ANNEX_EN_SOURCE))
+                              vision_zh, VISION_EN_TRANSLATION)
+        same = "the same words" if vision_en == VISION_EN_TRANSLATION else f"“{vision_en}”"
+        self.graph.add((vision, SKOS.editorialNote, Literal(
+            f"The English annex text at {ANNEX_EN_SOURCE} quotes the vision in {same}; that copy is another version "
+            "of the annex (it names the post-2020 framework and quotes the draft mission), so it is not taken as "
+            "the official English of this quotation.", lang="en")))
         mission = self._quoted(self.ids.gbf("mission", "2030"), CPB.GBFMission, ("2030 mission", "2030年使命"),
                                mission_zh, MISSION_EN_TRANSLATION)
-        g.add((mission, CPB.englishWording, CPB.ProjectTranslation))
-        g.add((mission, SKOS.editorialNote, TRANSLATION_NOTE))
-        g.add((mission, SKOS.editorialNote, Literal(
-            "The English annex text of CP-10/3 at " + str(ANNEX_EN_SOURCE) + " quotes the draft mission instead, "
+        self.graph.add((mission, SKOS.editorialNote, Literal(
+            f"The English annex text at {ANNEX_EN_SOURCE} quotes the draft mission instead, "
             f"which differs from the Chinese text: “{draft_mission_en}”.", lang="en")))
 
     def _quoted(self, uri: URIRef, cls: URIRef, labels: tuple[str, str], zh: str, en: str) -> URIRef:
-        """The triples vision and mission share: labels (en, zh), both texts, the decision as source."""
+        """What vision and mission share: labels, the Chinese quote, its English translation, the decision as source."""
         g = self.graph
         g.add((uri, RDF.type, cls))
         g.add((uri, SKOS.prefLabel, Literal(labels[0], lang="en")))
@@ -242,186 +175,175 @@ class GBFBuilder:
         g.add((uri, CPB.text, Literal(zh, lang="zh")))
         g.add((uri, CPB.text, Literal(en, lang="en")))
         g.add((uri, DCTERMS.source, self.ids.document(DECISION)))
+        g.add((uri, CPB.locator, Literal("annex, paragraph 4")))
+        g.add((uri, CPB.englishWording, CPB.ProjectTranslation))
+        g.add((uri, SKOS.editorialNote, TRANSLATION_NOTE))
+        g.add((uri, CPB.chineseWording, CPB.OfficialWording))
+        g.add((uri, CPB.chineseSource, self.ids.decision_part(DECISION, "annex-para", "4")))
         return uri
 
-    # ------------------------------------------------------------ goals
+    # ------------------------------------------------------------ the vocabulary
+
+    def source(self) -> None:
+        """The vocabulary file as a resource: licence and attribution, which its terms require."""
+        g = self.graph
+        g.add((KMGBF_SOURCE, RDFS.label, Literal(KMGBF_ATTRIBUTION + " (v1.0.1)", lang="en")))
+        g.add((KMGBF_SOURCE, DCTERMS.creator, Literal("Secretariat of the Convention on Biological Diversity")))
+        g.add((KMGBF_SOURCE, DCTERMS.license, KMGBF_LICENCE))
+        g.add((KMGBF_SOURCE, DCTERMS.rights, Literal(
+            f"CC BY 4.0 IGO. Attribution: “{KMGBF_ATTRIBUTION}”.", lang="en")))
+
+    def _concept(self, uri: URIRef, match: URIRef, cls: URIRef, code: str, order: int) -> None:
+        """What every resource copied from the vocabulary has."""
+        g = self.graph
+        g.add((uri, RDF.type, cls))
+        g.add((uri, SKOS.notation, Literal(code)))
+        g.add((uri, SKOS.exactMatch, match))
+        g.add((uri, CPB.order, Literal(order, datatype=XSD.integer)))
+        g.add((uri, DCTERMS.source, KMGBF_SOURCE))
+        g.add((uri, PROV.wasDerivedFrom, match))
+        # no cpb:englishWording: that says whether English is official or translated from the official
+        # Chinese; here English is the source's own language (dcterms:source, the notes say which text)
+
+    def _copy(self, uri: URIRef, match: URIRef, source_prop: URIRef, prop: URIRef) -> int:
+        """Copy the vocabulary's en/es/fr values of ``source_prop`` to ``prop``; how many were copied."""
+        count = 0
+        for value in self.kmgbf.objects(match, source_prop):
+            if isinstance(value, Literal) and value.language in KMGBF_LANGUAGES:
+                self.graph.add((uri, prop, Literal(" ".join(str(value).split()), lang=value.language)))
+                count += 1
+        return count
+
+    def _need(self, match: URIRef, what: str) -> None:
+        if (match, None, None) not in self.kmgbf:
+            raise SourceError(self.kmgbf_path, f"{what} ({match}) is not in the vocabulary", field=str(match))
 
     def goals(self) -> None:
-        """Goals A-D with their full English text and thesaurus identifier.
+        """Goals A-D: label, thesaurus title, official text of decision 15/4.
 
         Raises:
-            SourceError: a goal is missing or given twice, or its identifier is not listed.
+            SourceError: a goal is missing from the vocabulary or has no English text.
         """
-        found = section(self.facts, "Goals", self.facts_path)
-        ids_listed: set[str] = set()
-        seen: dict[str, int] = {}
-        for bullet in found.bullets():
-            ids_listed |= set(_GOAL_ID.findall(bullet.text))
-            match = _GOAL.match(bullet.text)
-            if not match:
-                continue
-            code, text, where = match.groups()
-            if code in seen:
-                raise SourceError(self.facts_path, f"goal {code} is given twice (first on line {seen[code]})",
-                                  line=bullet.line, field="Goal " + code)
-            seen[code] = bullet.line
-            self.goal(code, " ".join(text.split()), URIRef(where.rstrip(".")), len(seen))
-        missing = [c for c in GOAL_CODES if c not in seen]
-        if missing:
-            raise SourceError(self.facts_path, f"goals missing: {', '.join(missing)}", line=found.line, field="Goals")
-        unlisted = [c for c in GOAL_CODES if c not in ids_listed]
-        if unlisted:
-            raise SourceError(self.facts_path, f"no GBF-GOAL identifier listed for {', '.join(unlisted)}",
-                              line=found.line, field="Identifiers")
-
-    def goal(self, code: str, text: str, source: URIRef, order: int) -> None:
-        uri = self.ids.gbf("goal", code)
-        g = self.graph
-        g.add((uri, RDF.type, CPB.GBFGoal))
-        g.add((uri, SKOS.notation, Literal(code)))
-        g.add((uri, SKOS.prefLabel, Literal(f"Goal {code}", lang="en")))
-        g.add((uri, CPB.text, Literal(text, lang="en")))
-        g.add((uri, CPB.cbdIdentifier, Literal(f"GBF-GOAL-{code}")))
-        g.add((uri, CPB.order, Literal(order, datatype=XSD.integer)))
-        g.add((uri, DCTERMS.source, source))
-
-    # ------------------------------------------------------------ targets
+        for order, code in enumerate(GOAL_CODES, start=1):
+            match = KMGBF[f"goal_{code}"]
+            self._need(match, f"goal {code}")
+            uri = self.ids.gbf("goal", code)
+            self._concept(uri, match, CPB.GBFGoal, code, order)
+            g = self.graph
+            g.add((uri, SKOS.notation, Literal(f"GBF-GOAL-{code}", datatype=CPB.CBDThesaurusCode)))
+            g.add((uri, CPB.cbdIdentifier, Literal(f"GBF-GOAL-{code}")))
+            self._copy(uri, match, SKOS.prefLabel, SKOS.prefLabel)
+            self._copy(uri, match, DCTERMS.title, DCTERMS.title)
+            if not self._copy(uri, match, SKOS.definition, CPB.text):
+                raise SourceError(self.kmgbf_path, f"goal {code} has no text (skos:definition)", field=str(match))
+            g.add((uri, SKOS.editorialNote, Literal(
+                "Text: the official text of decision 15/4 as the Secretariat's KMGBF vocabulary gives it "
+                "(skos:definition there); title: the CBD thesaurus's editorial summary (dcterms:title there).",
+                lang="en")))
 
     def targets(self) -> None:
-        """Targets 1-23: title from the table, full text where a copy was found.
+        """Targets 1-23: the thesaurus title as label, the official text of decision 15/4.
 
         Raises:
-            SourceError: a target row is missing, repeated or has no title.
+            SourceError: a target is missing from the vocabulary, or has no English title or text.
         """
-        table = section(self.facts, "Targets", self.facts_path)
-        rows: dict[int, tuple[int, str, str]] = {}
-        for number, line in table.lines:
-            match = _TABLE_ROW.match(line)
-            if not match:
-                continue
-            n = int(match.group(1))
-            if n in rows:
-                raise SourceError(self.facts_path, f"target {n} is given twice (first on line {rows[n][0]})",
-                                  line=number, field=f"target {n}")
-            cell = title_cell(match.group(2))
-            if cell is None:
-                raise SourceError(self.facts_path, f"target {n} has no title in column A", line=number,
-                                  field=f"target {n}")
-            rows[n] = (number, *cell)
-        missing = [str(n) for n in TARGET_NUMBERS if n not in rows]
-        extra = sorted(set(rows) - set(TARGET_NUMBERS))
-        if missing or extra:
-            raise SourceError(self.facts_path, f"the targets table must list targets 1-23: missing "
-                              f"{', '.join(missing) or '-'}, unknown {', '.join(map(str, extra)) or '-'}",
-                              line=table.line, field="Targets")
-        texts = self.full_texts()
         for n in TARGET_NUMBERS:
-            _, title, where = rows[n]
-            self.target(n, title, where, texts.get(n))
-
-    def full_texts(self) -> dict[int, tuple[str, str]]:
-        """Target number -> (full English text, where it was copied from); incomplete copies left out."""
-        texts: dict[int, tuple[str, str]] = {}
-        for prefix in ("Full target texts", "Other target texts"):
-            for bullet in section(self.facts, prefix, self.facts_path).bullets():
-                match = _FULL_TEXT.match(bullet.text)
-                if not match:
-                    continue
-                n, where, text = int(match.group(1)), match.group(2), " ".join(match.group(3).split())
-                if n not in TARGET_NUMBERS:
-                    raise SourceError(self.facts_path, f"there is no target {n}", line=bullet.line,
-                                      field=f"target {n}")
-                # "[...]" marks where the stored copy stops: a cut text is not the target's text
-                if "[...]" not in text:
-                    texts[n] = (text, where)
-        return texts
-
-    def target(self, n: int, title: str, title_where: str, text: tuple[str, str] | None) -> None:
-        uri = self.ids.gbf("target", str(n))
-        g = self.graph
-        g.add((uri, RDF.type, CPB.GBFTarget))
-        g.add((uri, SKOS.notation, Literal(str(n))))
-        g.add((uri, CPB.number, Literal(str(n))))
-        g.add((uri, CPB.order, Literal(n, datatype=XSD.integer)))
-        g.add((uri, CPB.cbdIdentifier, Literal(target_identifier(n))))
-        g.add((uri, SKOS.prefLabel, Literal(title, lang="en")))
-        g.add((uri, DCTERMS.source, URIRef(TARGET_PAGE.format(n=n))))
-        g.add((uri, SKOS.editorialNote, Literal(f"English title copied from {title_where}.", lang="en")))
-        if text is not None:
-            body, where = text
-            g.add((uri, CPB.text, Literal(body, lang="en")))
-            g.add((uri, SKOS.editorialNote, Literal(f"Full text copied from {where}.", lang="en")))
-            url = full_url(where)
-            if url is not None:
-                g.add((uri, DCTERMS.source, url))
-        self._identifier_note(uri, n)
-
-    def _identifier_note(self, uri: URIRef, n: int) -> None:
-        """Say so when the two-digit identifier is not spelt that way in any source."""
-        wanted = target_identifier(n)
-        if wanted in self.seen_ids:
-            return
-        others = sorted(i for i in self.seen_ids if _TARGET_ID.match(i) and int(i.rsplit("-", 1)[1]) == n)
-        note = (f"{wanted} follows the two-digit pattern the CBD thesaurus shows (e.g. GBF-TARGET-03, GBF-TARGET-22); "
-                "this target's identifier was not seen in that form in the sources")
-        if others:
-            note += f"; the Secretariat's online reporting tool writes {', '.join(others)}"
-        self.graph.add((uri, SKOS.editorialNote, Literal(note + ".", lang="en")))
-
-    def collect_identifiers(self, questions_text: str) -> None:
-        """Identifier spellings in the questions file and in reference-facts.md."""
-        for text in (questions_text, _read_text(self.facts_path)):
-            self.seen_ids |= {m.group(0) for m in _SEEN_TARGET_ID.finditer(text)}
-
-    # ------------------------------------------------------------ monitoring framework
+            match = KMGBF[f"target_{n}"]
+            self._need(match, f"target {n}")
+            uri = self.ids.gbf("target", str(n))
+            self._concept(uri, match, CPB.GBFTarget, str(n), n)
+            g = self.graph
+            g.add((uri, CPB.number, Literal(str(n))))
+            g.add((uri, SKOS.notation, Literal(target_identifier(n), datatype=CPB.CBDThesaurusCode)))
+            g.add((uri, CPB.cbdIdentifier, Literal(target_identifier(n))))
+            titles = self._copy(uri, match, DCTERMS.title, SKOS.prefLabel)
+            if not any(lit.language == "en" for lit in g.objects(uri, SKOS.prefLabel) if isinstance(lit, Literal)):
+                raise SourceError(self.kmgbf_path, f"target {n} has no English title (dcterms:title)", field=str(match))
+            # "Target 17", "Cible 17", "Meta 17" and the thesaurus's other titles
+            labels = {str(lit) for lit in g.objects(uri, SKOS.prefLabel)}
+            for prop in (SKOS.prefLabel, SKOS.altLabel):
+                for value in self.kmgbf.objects(match, prop):
+                    if isinstance(value, Literal) and value.language in KMGBF_LANGUAGES and str(value) not in labels:
+                        g.add((uri, SKOS.altLabel, Literal(" ".join(str(value).split()), lang=value.language)))
+            if not self._copy(uri, match, SKOS.definition, CPB.text) or not titles:
+                raise SourceError(self.kmgbf_path, f"target {n} has no text (skos:definition)", field=str(match))
+            g.add((uri, SKOS.editorialNote, Literal(
+                "Text: the official text of decision 15/4 as the Secretariat's KMGBF vocabulary gives it "
+                "(skos:definition there); title: the CBD thesaurus's editorial summary (dcterms:title there).",
+                lang="en")))
 
     def indicators(self, entries: Any, path: Path) -> dict[str, URIRef]:
-        """The indicators of the monitored targets.
-
-        The target an indicator monitors is the number its code starts with ("17.b", "17.CY.1").
+        """The 204 indicators of the monitoring framework with their roles.
 
         Args:
-            entries: the parsed indicator list.
+            entries: the Online Reporting Tool's indicator list (identifiers).
             path: the file it was read from, for errors.
 
         Returns:
             CBD identifier -> indicator URI, for the question blocks to resolve.
 
         Raises:
-            SourceError: an entry lacks its code, identifier or title, or a monitored target has none.
+            SourceError: the two lists do not have the same codes, an indicator has no English
+                label or no role, or a role names a goal or target that is not in the vocabulary.
         """
         if not isinstance(entries, list):
             raise SourceError(path, "top level must be a list of indicators", line=1)
-        by_identifier: dict[str, URIRef] = {}
-        order: dict[int, int] = {}
+        identifiers: dict[str, str] = {}
+        order: dict[str, int] = {}
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):
                 raise SourceError(path, f"entry {index} is not an object", field=f"[{index}]")
             code = _field(entry, "code", path, index)
-            match = _INDICATOR_TARGET.match(code)
-            if not match or int(match.group(1)) not in MONITORED_TARGETS:
-                continue
-            identifier = _field(entry, "identifier", path, index)
-            title = _field(entry, "title", path, index)
-            target = int(match.group(1))
-            order[target] = order.get(target, 0) + 1
-            by_identifier[identifier] = self.indicator(code, identifier, title, target, order[target])
-        missing = [str(t) for t in MONITORED_TARGETS if t not in order]
-        if missing:
-            raise SourceError(path, f"no indicator for target {', '.join(missing)}", field="code")
+            identifiers[code] = _field(entry, "identifier", path, index)
+            order.setdefault(code, len(order) + 1)
+        vocabulary = {kmgbf_indicator_code(s): s for s in self.kmgbf.subjects(RDF.type, KMGBFO.Indicator)
+                      if isinstance(s, URIRef)}
+        if set(vocabulary) != set(identifiers) or len(vocabulary) != INDICATOR_COUNT:
+            only_v = sorted(set(vocabulary) - set(identifiers))
+            only_t = sorted(set(identifiers) - set(vocabulary))
+            raise SourceError(path, f"the indicator list and {KMGBF_FILE.name} differ: {len(vocabulary)} indicators "
+                              f"there, {len(identifiers)} here; only there: {only_v or '-'}; only here: {only_t or '-'}")
+        by_identifier: dict[str, URIRef] = {}
+        for code, match in sorted(vocabulary.items(), key=lambda item: order[item[0]]):
+            by_identifier[identifiers[code]] = self.indicator(code, match, identifiers[code], order[code])
         return by_identifier
 
-    def indicator(self, code: str, identifier: str, title: str, target: int, order: int) -> URIRef:
+    def indicator(self, code: str, match: URIRef, identifier: str, order: int) -> URIRef:
         uri = self.ids.gbf("indicator", code)
         g = self.graph
-        g.add((uri, RDF.type, CPB.GBFIndicator))
-        g.add((uri, SKOS.notation, Literal(code)))
+        self._concept(uri, match, CPB.GBFIndicator, code, order)
+        g.add((uri, SKOS.notation, Literal(identifier, datatype=CPB.CBDThesaurusCode)))
         g.add((uri, CPB.cbdIdentifier, Literal(identifier)))
-        g.add((uri, SKOS.prefLabel, Literal(plain(title), lang="en")))
-        g.add((uri, CPB.order, Literal(order, datatype=XSD.integer)))
-        g.add((uri, CPB.indicatorForTarget, self.ids.gbf("target", str(target))))
         g.add((uri, DCTERMS.source, INDICATORS_SOURCE))
+        if not self._copy(uri, match, SKOS.prefLabel, SKOS.prefLabel):
+            raise SourceError(self.kmgbf_path, f"indicator {code} has no label", field=str(match))
+        self._copy(uri, match, SKOS.definition, SKOS.definition)
+        roles = 0
+        for theirs, ours in ROLES:
+            for element in self.kmgbf.objects(match, theirs):
+                g.add((uri, ours, self._element(element, code)))
+                roles += 1
+        if not roles:
+            raise SourceError(self.kmgbf_path, f"indicator {code} monitors no goal or target", field=str(match))
         return uri
+
+    def _element(self, element: Any, code: str) -> URIRef:
+        """Our URI of the vocabulary goal or target an indicator's role names."""
+        local = str(element)[len(str(KMGBF)):]
+        if local.startswith("goal_") and local[5:] in GOAL_CODES:
+            return self.ids.gbf("goal", local[5:])
+        if local.startswith("target_") and local[7:].isdigit() and int(local[7:]) in TARGET_NUMBERS:
+            return self.ids.gbf("target", local[7:])
+        raise SourceError(self.kmgbf_path, f"indicator {code} names {element}, neither a goal nor a target",
+                          field=f"indicator_{code}")
+
+    def chinese(self) -> None:
+        """The project's Chinese labels of goals, targets and indicators (no source has them)."""
+        subjects = [s for cls in (CPB.GBFGoal, CPB.GBFTarget, CPB.GBFIndicator)
+                    for s in sorted(self.graph.subjects(RDF.type, cls), key=str) if isinstance(s, URIRef)]
+        self.translations.fill(self.graph, self.ids, subjects)
+
+    # ------------------------------------------------------------ binary-indicator questions
 
     def questions(self, blocks: Any, path: Path, indicators: dict[str, URIRef]) -> None:
         """The binary-indicator questions of the monitored targets, with their options.
@@ -467,6 +389,8 @@ class GBFBuilder:
         g.add((uri, CPB.order, Literal(order, datatype=XSD.integer)))
         g.add((uri, CPB.questionForIndicator, indicator))
         g.add((uri, DCTERMS.source, QUESTIONS_SOURCE))
+        g.add((uri, CPB.chineseWording, CPB.OfficialWording))
+        g.add((uri, CPB.chineseSource, QUESTIONS_SOURCE))
         if "multiple" in question:
             g.add((uri, CPB.multipleChoice, Literal(bool(question["multiple"]))))
         if "mandatory" in question:
@@ -514,11 +438,10 @@ def _read_text(path: Path) -> str:
         raise not_utf8(path, exc) from exc
 
 
-def _read_json(path: Path) -> tuple[Any, str]:
-    """The parsed file and its text (the text gives line numbers for later errors)."""
+def _read_json(path: Path) -> Any:
     text = _read_text(path)
     try:
-        return json.loads(text), text
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(path, f"JSON syntax error: {exc.msg}", line=exc.lineno) from exc
 
@@ -531,12 +454,14 @@ def _line_of(path: Path, needle: str) -> int | None:
     return None
 
 
-def build_graph(sources_dir: Path, ids: Ids) -> Graph:
-    """Vision, mission, goals A-D, targets 1-23, and the Target 17 indicators and questions.
+def build_graph(sources_dir: Path, ids: Ids, translations: Translations | None = None) -> Graph:
+    """Vision, mission, goals A-D, targets 1-23, the 204 indicators and the Target 17 questions.
 
     Args:
         sources_dir: ``data/sources``.
         ids: the URI scheme.
+        translations: the project's Chinese translations (default: ``data/translations/zh.yaml``
+            beside ``sources_dir``).
 
     Returns:
         The GBF graph.
@@ -544,13 +469,14 @@ def build_graph(sources_dir: Path, ids: Ids) -> Graph:
     Raises:
         SourceError: a source file is missing or broken (file, line where known, field).
     """
-    builder = GBFBuilder(sources_dir, ids)
-    questions, questions_text = _read_json(sources_dir / QUESTIONS_FILE)
-    indicators, _ = _read_json(sources_dir / INDICATORS_FILE)
-    builder.collect_identifiers(questions_text)
+    builder = GBFBuilder(sources_dir, ids, translations or translations_beside(sources_dir))
+    questions = _read_json(sources_dir / QUESTIONS_FILE)
+    indicators = _read_json(sources_dir / INDICATORS_FILE)
+    builder.source()
     builder.vision_and_mission()
     builder.goals()
     builder.targets()
     by_identifier = builder.indicators(indicators, sources_dir / INDICATORS_FILE)
     builder.questions(questions, sources_dir / QUESTIONS_FILE, by_identifier)
+    builder.chinese()
     return builder.graph

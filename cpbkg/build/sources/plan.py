@@ -8,6 +8,7 @@ fails (:class:`~cpbkg.errors.CountDriftError`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rdflib import RDF, Graph, Literal, URIRef
@@ -35,9 +36,17 @@ class PlanBuilder:
         self.graph = Graph()
         self.source = ids.document(DECISION)
         self.codes: dict[str, list[str]] = {key: [] for key in EXPECTED_COUNTS}
+        #: (URI, row code as printed or None, zh label, URI of the goal whose row it is in): the cells to locate
+        self.cells: list[tuple[str, str | None, str, str | None]] = []
 
-    def element(self, uri: URIRef, cls: URIRef, code: str, record: Record, where: str, order: int) -> None:
-        """The triples every Plan element has: type, code, labels, scheme, source, order."""
+    def element(self, uri: URIRef, cls: URIRef, code: str, record: Record, where: str, order: int,
+                printed: str | None = None, row: URIRef | None = None) -> None:
+        """The triples every Plan element has: type, code, labels, scheme, source, order.
+
+        ``printed`` is the row code as the table prints it ("A.1.1.", "(a)"; None for an outcome),
+        ``row`` the goal whose row an indicator or outcome is in: where to find the element's cell.
+        """
+        self.cells.append((str(uri), printed, record.text("zh", where=where), str(row) if row else None))
         g = self.graph
         g.add((uri, RDF.type, cls))
         g.add((uri, SKOS.notation, Literal(code)))
@@ -45,6 +54,8 @@ class PlanBuilder:
         g.add((uri, DCTERMS.source, self.source))
         g.add((uri, CPB.order, Literal(order, datatype=XSD.integer)))
         add_wording(g, uri, record, where=where)
+        if record.get("en_note"):
+            g.add((uri, SKOS.editorialNote, Literal(record.text("en_note", where=where), lang="en")))
         for key in record.get("cites") or []:
             try:
                 target = citation_target(self.ids, str(key))
@@ -55,7 +66,7 @@ class PlanBuilder:
     def area(self, record: Record, order: int) -> None:
         code = record.text("code", where="areas.")
         uri = self.ids.area(code)
-        self.element(uri, CPB.Area, code, record, f"areas.{code}.", order)
+        self.element(uri, CPB.Area, code, record, f"areas.{code}.", order, printed=f"{code}.")
         self.graph.add((self.ids.plan(), SKOS.hasTopConcept, uri))
         self.graph.add((uri, SKOS.topConceptOf, self.ids.plan()))
         self.codes["areas"].append(code)
@@ -64,7 +75,7 @@ class PlanBuilder:
         code = record.text("code", where="goals.")
         where = f"goals.{code}."
         uri = self.ids.goal(code)
-        self.element(uri, CPB.Goal, code, record, where, order)
+        self.element(uri, CPB.Goal, code, record, where, order, printed=f"{code}.")
         area = record.text("area", where=where)
         if area not in self.codes["areas"]:
             raise record.error(f"unknown area {area!r}", field=where + "area")
@@ -76,20 +87,47 @@ class PlanBuilder:
         if not isinstance(outcome, Record):
             raise record.error("each goal needs exactly one outcome mapping", field=where + "outcome")
         outcome_uri = self.ids.outcome(code)
-        self.element(outcome_uri, CPB.Outcome, code, outcome, where + "outcome.", order)
+        self.element(outcome_uri, CPB.Outcome, outcome_code(code), outcome, where + "outcome.", order, row=uri)
         self.graph.add((uri, CPB.hasOutcome, outcome_uri))
         self.codes["outcomes"].append(code)
 
     def children(self, record: Record, goal: URIRef, goal_code: str, key: str, cls: URIRef,
-                 prop: URIRef, mint: "callable") -> None:  # type: ignore[valid-type]
+                 prop: URIRef, mint: Callable[[str], URIRef]) -> None:
         for order, child in enumerate(record.items_of(key), start=1):
             code = child.text("code", where=f"goals.{goal_code}.{key}.")
             if not code.startswith(goal_code):
                 raise child.error(f"{code} is not under goal {goal_code}", field=f"goals.{goal_code}.{key}.code")
             uri = mint(code)
-            self.element(uri, cls, code, child, f"{key}.{code}.", order)
+            if key == "indicators":
+                self.element(uri, cls, code, child, f"{key}.{code}.", order, printed=code[len(goal_code):], row=goal)
+            else:
+                self.element(uri, cls, code, child, f"{key}.{code}.", order, printed=f"{code}.")
             self.graph.add((goal, prop, uri))
             self.codes[key].append(code)
+
+    def official_texts(self, zh_path: Path) -> None:
+        """Each element's cell as the official text prints it, with its pages and lines.
+
+        ``cpb:officialText``@zh is the cell verbatim (line breaks joined, spacing and final
+        punctuation kept); the zh ``skos:prefLabel`` beside it is its normalised form (the ontology
+        says how they differ); ``cpb:page`` and ``cpb:locator`` say where it is.
+
+        Raises:
+            SourceError: a cell is not found or does not read as its label.
+        """
+        cells = zhtext.locate_cells(zh_path, self.cells)
+        g = self.graph
+        for key, _, _, _ in self.cells:
+            uri, cell = URIRef(key), cells[key]
+            g.add((uri, CPB.officialText, Literal(cell.text, lang="zh")))
+            for page in cell.pages:
+                g.add((uri, CPB.page, Literal(page, datatype=XSD.integer)))
+            g.add((uri, CPB.locator, Literal(
+                f"CBD/CP/MOP/DEC/10/3, appendix table, {_row(key, self.ids)}, "
+                f"page{'s' if len(cell.pages) > 1 else ''} {', '.join(map(str, cell.pages))}; "
+                f"cp-10-3-zh.txt lines {', '.join(map(str, cell.lines))}")))
+            g.add((uri, CPB.chineseWording, CPB.OfficialWording))
+            g.add((uri, CPB.chineseSource, self.source))
 
     def plan(self, record: Record) -> None:
         g, plan = self.graph, self.ids.plan()
@@ -99,8 +137,44 @@ class PlanBuilder:
         g.add((plan, CPB.englishWording, CPB.OfficialWording))
         g.add((plan, CPB.englishSource, URIRef("https://bch.cbd.int/protocol/post2020/Plan/text.shtml")))
         g.add((plan, DCTERMS.source, self.source))
-        g.add((plan, DCTERMS.temporal, Literal("2023-2030")))
+        # the period as annex para. 1 words it; no start year is printed
+        g.add((plan, DCTERMS.temporal, Literal("直至2030年期间", lang="zh")))
+        g.add((plan, DCTERMS.temporal, Literal("the period up to 2030", lang="en")))
+        g.add((plan, SKOS.editorialNote, Literal(
+            "Period: annex paragraph 1 (“在直至 2030 年期间”; the official English reads “for the period up to "
+            "2030”). The decision prints no start year.", lang="en")))
         g.add((plan, PROV.wasDerivedFrom, self.source))
+        g.add((plan, CPB.chineseWording, CPB.OfficialWording))
+        g.add((plan, CPB.chineseSource, self.source))
+
+
+def _row(uri: str, ids: Ids) -> str:
+    """Where in the table an element is, in words: "row A.1.1", "goal A.1, indicator (a)", ...
+
+    >>> _row("https://w3id.org/cpbkg/id/indicator/A.1(a)", Ids())
+    'goal A.1, indicator (a)'
+    >>> _row("https://w3id.org/cpbkg/id/outcome/B.2", Ids())
+    'goal B.2, outcome column'
+    """
+    kind, _, code = uri[len(ids.base) + len("id/"):].partition("/")
+    if kind == "area":
+        return f"heading {code}"
+    if kind == "indicator":
+        goal, _, letter = code.partition("(")
+        return f"goal {goal}, indicator ({letter}"
+    if kind == "outcome":
+        return f"goal {code}, outcome column"
+    return f"row {code}"
+
+
+def outcome_code(goal_code: str) -> str:
+    """The notation of a goal's outcome: the table numbers no outcome, so the project's code is the
+    goal's with ``-O``, unique in the Plan scheme (the goal keeps ``A.1``).
+
+    >>> outcome_code("A.1")
+    'A.1-O'
+    """
+    return f"{goal_code}-O"
 
 
 def build_graph(data_dir: Path, sources_dir: Path, ids: Ids) -> Graph:
@@ -120,6 +194,7 @@ def build_graph(data_dir: Path, sources_dir: Path, ids: Ids) -> Graph:
         builder.goal(goal, order)
     _check_unique(builder.codes, path)
     check_counts(builder.codes, zhtext.plan_codes(sources_dir / ZH_TEXT), path)
+    builder.official_texts(sources_dir / ZH_TEXT)
     return builder.graph
 
 

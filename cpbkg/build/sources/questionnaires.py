@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rdflib import RDF, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
+from rdflib.namespace import DCTERMS, PROV, RDFS, SKOS, XSD
 
 from cpbkg.build.sources.links import add_link
 from cpbkg.build.sources.records import read_records
@@ -110,10 +110,11 @@ class QuestionnaireBuilder:
         self.keys.add(key)
         uri = self.ids.question(self.cycle, key)
         number = str(question.get("number") or "")
-        printed = f"{parent_number}({number})" if parent_number else number
+        printed = f"{parent_number}({number})" if parent_number and number else number
         g = self.graph
         g.add((uri, RDF.type, CPB.ReportQuestion))
         g.add((uri, CPB.questionKey, Literal(key)))
+        # the code the questionnaire prints ("Q18", "Q102(a)"); an unnumbered follow-up keeps its key
         g.add((uri, SKOS.notation, Literal(f"Q{printed}" if printed else key)))
         g.add((uri, CPB.reportingCycle, Literal(self.cycle, datatype=XSD.integer)))
         g.add((uri, CPB.questionType, Literal(str(question.get("type", "")))))
@@ -125,7 +126,14 @@ class QuestionnaireBuilder:
         if "mandatory" in question:
             g.add((uri, CPB.mandatory, Literal(bool(question["mandatory"]))))
         self.titles(uri, question.get("title") or {})
+        code = f"Q{printed}" if printed else key
+        ordinal = {4: "4th", 5: "5th"}[self.cycle]
+        g.add((uri, RDFS.label, Literal(f"{ordinal} national report (Cartagena Protocol), {code}", lang="en")))
+        g.add((uri, RDFS.label, Literal(f"卡塔赫纳议定书第{'四五'[self.cycle - 4]}次国家报告 {code}", lang="zh")))
         if printed:
+            if printed in self.by_number:
+                raise SourceError(self.path, f"question number {printed} is printed twice ({key} and another question)",
+                                  field=f"questions.{key}.number")
             self.by_number[printed] = uri
         for o_order, option in enumerate(question.get("options") or [], start=1):
             self.option(uri, key, option, o_order)
@@ -181,9 +189,13 @@ def add_mapping(graph: Graph, ids: Ids, path: Path, known: dict[int, set[str]]) 
 
 
 def add_methodology(graph: Graph, ids: Ids, data_dir: Path, builders: dict[int, QuestionnaireBuilder]) -> None:
-    """Indicator -> the questions (per cycle) that measure it, from the Secretariat's table."""
+    """Indicator -> where its data comes from per cycle, in the words of the Secretariat's table
+    (``cpb:dataSource``); the questions the table names are checked here.
+
+    The ``cpb:measuredBy`` links themselves (the table's and those the project's rules read) are
+    written in one place, :func:`cpbkg.build.progress.observations.methodology_graph`.
+    """
     records = read_records(data_dir / METHODOLOGY_FILE)
-    source = URIRef(records.text("source"))
     for entry in records.items_of("indicators"):
         code = entry.text("indicator", where="indicators.")
         indicator = ids.indicator(code)
@@ -193,10 +205,8 @@ def add_methodology(graph: Graph, ids: Ids, data_dir: Path, builders: dict[int, 
                 raise cycle_entry.error(f"no questionnaire for cycle {cycle}", field=f"indicators.{code}.cycle")
             graph.add((indicator, CPB.dataSource, Literal(cycle_entry.text("text", where=f"indicators.{code}."), lang="en")))
             for number in cycle_entry.get("questions") or []:
-                question = builders[cycle].by_number.get(str(number))
-                if question is None:
+                if str(number) not in builders[cycle].by_number:
                     raise cycle_entry.error(f"the {cycle}th report has no question {number}", field=f"indicators.{code}.questions")
-                add_link(graph, ids, indicator, CPB.measuredBy, question, basis=CPB.OfficialMapping, source=source)
 
 
 def build_graph(data_dir: Path, sources_dir: Path, ids: Ids) -> Graph:

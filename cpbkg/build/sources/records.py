@@ -15,7 +15,7 @@ import yaml
 from cpbkg.errors import SourceError, check_text, not_utf8
 
 
-class Record(dict):  # type: ignore[type-arg]
+class Record(dict[str, Any]):
     """A YAML mapping that remembers where it was read from."""
 
     path: Path
@@ -35,7 +35,7 @@ class Record(dict):  # type: ignore[type-arg]
             raise self.error(f"field {key!r} must be text, not {type(value).__name__}", field=f"{where}{key}")
         return str(value).strip()
 
-    def items_of(self, key: str) -> list["Record"]:
+    def items_of(self, key: str) -> list[Record]:
         """A list-of-mappings field ([] if absent)."""
         value = self.get(key) or []
         if not isinstance(value, list) or not all(isinstance(v, Record) for v in value):
@@ -82,7 +82,7 @@ def read_records(path: Path) -> Record:
     if not text.strip():
         raise SourceError(path, "file is empty")
     try:
-        data = yaml.load(text, Loader=_loader_for(path))  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_loader_for(path))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None

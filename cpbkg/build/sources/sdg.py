@@ -8,7 +8,9 @@ SDG URIs. What is copied, per resource, is what identifies and places it: labels
 every language of the file, notations, the broader/narrower hierarchy (and the SDG
 ontology's has/is-Target/Indicator-Of), scheme membership and exact matches, each
 exactly as the file gives it, and the type skos:Concept (see :data:`TYPES`). Every
-copied resource gets ``dcterms:source`` pointing at the file in the UN's repository.
+copied resource gets ``dcterms:source`` pointing at the file in the UN's repository. The file
+has no Chinese; the project's translations of the English labels are added, each marked
+``cpb:chineseWording cpb:ProjectTranslation`` with a note.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS
 
 from cpbkg.build.rdfio import parse_file
+from cpbkg.build.sources.wording import Translations, translations_beside
 from cpbkg.errors import SourceError
 from cpbkg.vocab import SDGO, Ids, sdg_goal
 
@@ -58,7 +61,7 @@ def goal_tree(kos: Graph, goal: URIRef) -> list[URIRef]:
     found = [goal]
     todo = [goal]
     while todo:
-        for child in sorted(kos.objects(todo.pop(0), SKOS.narrower)):
+        for child in sorted(kos.objects(todo.pop(0), SKOS.narrower), key=str):
             if isinstance(child, URIRef) and child not in found:
                 found.append(child)
                 todo.append(child)
@@ -76,12 +79,14 @@ def copy_resource(kos: Graph, out: Graph, uri: URIRef) -> None:
     out.add((uri, DCTERMS.source, KOS_SOURCE))
 
 
-def build_graph(sources_dir: Path, ids: Ids | None = None) -> Graph:
-    """SDGs 2 and 3 with their targets and indicators, as the UN SDG KOS gives them.
+def build_graph(sources_dir: Path, ids: Ids | None = None, translations: Translations | None = None) -> Graph:
+    """SDGs 2 and 3 with their targets and indicators, as the UN SDG KOS gives them, and the
+    project's Chinese translations of their labels (``data/translations/zh.yaml``, marked).
 
     Args:
         sources_dir: ``data/sources``.
-        ids: the URI scheme; unused (SDG URIs are the UN's), accepted so every source module is called alike.
+        ids: the URI scheme (SDG URIs are the UN's; it only keys the translations).
+        translations: the project's Chinese translations (default: the file beside ``sources_dir``).
 
     Returns:
         The SDG graph.
@@ -107,4 +112,8 @@ def build_graph(sources_dir: Path, ids: Ids | None = None) -> Graph:
         out.add((SCHEME, SKOS.hasTopConcept, goal))
     # the scheme itself: its type and title (its top concepts are only the goals copied above)
     copy_resource(kos, out, SCHEME)
+    # the KOS has en, es, fr only: the Chinese labels are the project's translations, marked as such
+    translations = translations or translations_beside(sources_dir)
+    subjects = sorted({s for s in out.subjects() if isinstance(s, URIRef)}, key=str)
+    translations.fill(out, ids or Ids(), subjects)
     return out

@@ -1,5 +1,8 @@
 """The three treaties the Plan rests on, provision by provision, with their English text.
 
+(Over 500 lines on purpose: one reader per source format of the three treaty texts and the
+questionnaires' article titles, and their checks, all about one source: the treaties.)
+
 Sources (copies in ``data/sources/treaties/``): the English texts of the Dutch treaty
 database as Markdown, from statengeneraal/laws-markdown at commit 91556a8 (BWBV0001513
 Cartagena Protocol, BWBV0005391 Nagoya-Kuala Lumpur Supplementary Protocol, BWBV0001136
@@ -21,6 +24,16 @@ noise of the copy (links, emphasis, tags, the database's status notes) and other
 verbatim, misprints of the copy included. A heading that is missing, repeated or out of
 order fails the build with the file and line (:class:`~cpbkg.errors.SourceError`), so a
 changed source cannot silently drop an article.
+
+Titles in the other UN languages (:func:`questionnaire_titles`): the Secretariat's national
+report questionnaires title their sections after the Protocol's articles in the six UN
+languages ("第18条 — 处理、运输、包装和标志"). A section about one article gives that article
+its zh, fr, es, ru and ar titles (the fifth report's wording, without the leading article
+number and footnote marks), with the section as ``cpb:chineseSource``; where the fourth
+report words a title differently, that wording is a ``skos:altLabel``. Every other provision
+gets its Chinese title from the project's translations (``data/translations/zh.yaml``,
+marked ``cpb:ProjectTranslation``). ``rdfs:label`` names the treaty as well
+("Cartagena Protocol, Article 18: ..."), because "Art. 18" alone exists in three treaties.
 """
 
 from __future__ import annotations
@@ -31,9 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import RDF, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
+from rdflib.namespace import DCTERMS, PROV, RDFS, SKOS, XSD
 
 from cpbkg.build.sources import zhtext
+from cpbkg.build.sources.questionnaires import QUESTIONNAIRE_SOURCE, read_json
+from cpbkg.build.sources.wording import Translations, official_chinese, translations_beside
 from cpbkg.errors import SourceError, check_text, not_utf8
 from cpbkg.vocab import CPB, Ids
 
@@ -69,6 +84,8 @@ class TreatySpec:
     sequence: tuple[Key, ...]
     #: the provisions put in the graph (None: all of them)
     published: frozenset[Key] | None = None
+    #: how rdfs:label names the treaty before an article or annex number (en, zh)
+    short: tuple[str, str] = ("", "")
 
     @property
     def source(self) -> URIRef:
@@ -88,6 +105,7 @@ TREATIES: tuple[TreatySpec, ...] = (
         en="Cartagena Protocol on Biosafety to the Convention on Biological Diversity",
         zh="《卡塔赫纳生物安全议定书》",
         sequence=_articles(40) + (("Annex", "I"), ("Annex", "II"), ("Annex", "III")),
+        short=("Cartagena Protocol", "《卡塔赫纳生物安全议定书》"),
     ),
     TreatySpec(
         key="nkl",
@@ -100,6 +118,7 @@ TREATIES: tuple[TreatySpec, ...] = (
         # CP-10/3 annex para. 11 prints this short form; the treaty's full Chinese title is not in the sources
         zh="《关于赔偿责任和补救的名古屋-吉隆坡补充议定书》",
         sequence=_articles(21),
+        short=("Nagoya – Kuala Lumpur Supplementary Protocol", "《补充议定书》"),
     ),
     TreatySpec(
         key="cbd",
@@ -112,6 +131,7 @@ TREATIES: tuple[TreatySpec, ...] = (
         zh="《生物多样性公约》",
         sequence=_articles(42),
         published=frozenset({("Article", "8"), ("Article", "19"), ("Article", "24")}),
+        short=("Convention on Biological Diversity", "《生物多样性公约》"),
     ),
 )
 
@@ -387,6 +407,87 @@ def _check_en_name(path: Path, spec: TreatySpec) -> None:
     raise SourceError(path, "no English title heading (####) found")
 
 
+#: the questionnaires whose section titles give article titles: the fifth report's wording is used,
+#: the fourth report's where it differs is kept as an alternative label
+QUESTIONNAIRE_FILE = Path("bch") / "cpb-national-report-{cycle}.json"
+TITLE_CYCLE, VARIANT_CYCLE = 5, 4
+#: the languages the section titles give besides English (the English title is the treaty's heading)
+TITLE_LANGUAGES = ("zh", "fr", "es", "ru", "ar")
+_SECTION_KEY = re.compile(r"^Article(\d{1,2})$")
+_FOOTNOTE_MARK = re.compile(r"<sup>[^<]*</sup>")
+#: "第18条 — ", "Article 18 – ", "Artículo 18 – ", "Статья 18. ", "المادة 18 - ": the number before the title
+_TITLE_PREFIX = {
+    "zh": re.compile(r"^第\s*(\d{1,2})\s*条\s*[-–—:：]\s*"),
+    "fr": re.compile(r"^Article\s+(\d{1,2})\s*[-–—:.]\s*"),
+    "es": re.compile(r"^Artículo\s+(\d{1,2})\s*[-–—:.]\s*"),
+    "ru": re.compile(r"^Статья\s+(\d{1,2})\s*[-–—:.]\s*"),
+    "ar": re.compile(r"^المادة\s+(\d{1,2})\s*[-–—:.]\s*"),
+}
+
+
+@dataclass(frozen=True)
+class SectionTitle:
+    """The title of one article in one language, as a questionnaire section gives it."""
+
+    article: str
+    lang: str
+    title: str
+    #: the section title as the file has it (HTML included), for the editorial note
+    printed: str
+    section_key: str
+
+
+def section_title(printed: str, lang: str) -> tuple[str, str] | None:
+    """(article number, title) from a section title, or None if it does not start with one article.
+
+    The title is the text after the number with footnote marks (``<sup>5</sup>``) and any other
+    tags removed and whitespace (including no-break spaces) collapsed: a normalised form of the
+    Secretariat's wording, whose printed form the editorial note quotes.
+
+    >>> section_title("第18条 — 处理、运输、包装和标志", "zh")
+    ('18', '处理、运输、包装和标志')
+    >>> section_title("Article 17 – Unintentional transboundary movements<sup>5</sup>  and emergency measures", "fr")
+    ('17', 'Unintentional transboundary movements and emergency measures')
+    >>> section_title("Artículo\xa02 – Disposiciones generales", "es")
+    ('2', 'Disposiciones generales')
+    >>> section_title("第15和16条 — 风险评估和风险管理", "zh") is None
+    True
+    """
+    text = " ".join(_TAG.sub("", _FOOTNOTE_MARK.sub("", printed)).split())
+    match = _TITLE_PREFIX[lang].match(text)
+    if not match or not text[match.end():]:
+        return None
+    return match.group(1), text[match.end():].rstrip(":：").strip()
+
+
+def questionnaire_titles(sources_dir: Path, cycle: int) -> dict[str, dict[str, SectionTitle]]:
+    """Article number -> language -> its title, from the single-article sections of one questionnaire.
+
+    Raises:
+        SourceError: the file is missing or broken, or a section's title names another article
+            than its key (``Article18`` titled "第19条 ...").
+    """
+    path = sources_dir / str(QUESTIONNAIRE_FILE).format(cycle=cycle)
+    data = read_json(path)
+    found: dict[str, dict[str, SectionTitle]] = {}
+    for section in data.get("sections") or []:
+        key = str(section.get("key") or "")
+        match = _SECTION_KEY.match(key)
+        if not match:
+            continue
+        for lang in TITLE_LANGUAGES:
+            printed = str((section.get("title") or {}).get(lang) or "")
+            parsed = section_title(printed, lang)
+            if parsed is None:
+                continue
+            number, title = parsed
+            if number != match.group(1):
+                raise SourceError(path, f"section {key} is titled {printed!r} in {lang}: another article",
+                                  field=f"sections.{key}.title.{lang}")
+            found.setdefault(number, {})[lang] = SectionTitle(number, lang, title, printed, key)
+    return found
+
+
 PROVENANCE = (
     "English text of the {bwbv} entry of the Dutch treaty database, taken from its Markdown copy in "
     "statengeneraal/laws-markdown (commit 91556a8). Titles and text of the provisions are as printed there, "
@@ -398,18 +499,22 @@ PROVENANCE = (
 class TreatyBuilder:
     """One graph for the three treaties, one treaty at a time."""
 
-    def __init__(self, ids: Ids, sources_dir: Path) -> None:
+    def __init__(self, ids: Ids, sources_dir: Path, translations: Translations) -> None:
         self.ids = ids
         self.sources_dir = sources_dir
         self.graph = Graph()
         self.facts = sources_dir / REFERENCE_FACTS
         self.titles = reference_titles(self.facts)
+        self.section_titles = questionnaire_titles(sources_dir, TITLE_CYCLE)
+        self.variant_titles = questionnaire_titles(sources_dir, VARIANT_CYCLE)
+        self.translations = translations
 
     def treaty(self, spec: TreatySpec) -> None:
         path = self.sources_dir / TREATY_DIR / spec.file
         _check_en_name(path, spec)
-        if spec.zh:
-            check_zh_name(self.sources_dir / ZH_TEXT, spec.zh)
+        for name in (spec.zh, spec.short[1]):
+            if name:
+                check_zh_name(self.sources_dir / ZH_TEXT, name)
         g, uri = self.graph, self.ids.treaty(spec.key)
         g.add((uri, RDF.type, CPB.Treaty))
         g.add((uri, SKOS.prefLabel, Literal(spec.en, lang="en")))
@@ -420,16 +525,18 @@ class TreatyBuilder:
         g.add((uri, DCTERMS.source, spec.source))
         g.add((uri, PROV.wasDerivedFrom, spec.source))
         g.add((uri, SKOS.editorialNote, Literal(PROVENANCE.format(bwbv=spec.bwbv), lang="en")))
-        published = 0
+        published: list[tuple[URIRef, Provision]] = []
         for order, provision in enumerate(parse_provisions(path, spec), start=1):
             if spec.publishes(provision.key):
-                self.provision(spec, path, provision, order)
-                published += 1
+                published.append((self.provision(spec, path, provision, order), provision))
         expected = len(spec.sequence) if spec.published is None else len(spec.published)
-        if published != expected:
-            raise SourceError(path, f"{published} provisions of {spec.key} found, {expected} expected")
+        if len(published) != expected:
+            raise SourceError(path, f"{len(published)} provisions of {spec.key} found, {expected} expected")
+        self.translations.fill(g, self.ids, [uri for uri, _ in published])
+        for uri, provision in published:
+            self.treaty_label(spec, uri, provision)
 
-    def provision(self, spec: TreatySpec, path: Path, provision: Provision, order: int) -> None:
+    def provision(self, spec: TreatySpec, path: Path, provision: Provision, order: int) -> URIRef:
         treaty = self.ids.treaty(spec.key)
         if provision.kind == "Article":
             uri, cls, notation = self.ids.article(spec.key, provision.number), CPB.Article, f"Art. {provision.number}"
@@ -448,14 +555,56 @@ class TreatyBuilder:
         g.add((uri, DCTERMS.source, spec.source))
         if note:
             g.add((uri, SKOS.editorialNote, Literal(note, lang="en")))
+        if spec.key == "cpb" and provision.kind == "Article" and provision.number in self.section_titles:
+            self.secretariat_titles(uri, provision.number)
+        return uri
+
+    def secretariat_titles(self, uri: URIRef, number: str) -> None:
+        """The article's titles in zh, fr, es, ru, ar from the questionnaire section about it."""
+        g = self.graph
+        titles = self.section_titles[number]
+        section = next(iter(titles.values())).section_key
+        for lang, found in sorted(titles.items()):
+            g.add((uri, SKOS.prefLabel, Literal(found.title, lang=lang)))
+            variant = self.variant_titles.get(number, {}).get(lang)
+            if variant and variant.title != found.title:
+                g.add((uri, SKOS.altLabel, Literal(variant.title, lang=lang)))
+        if "zh" in titles:
+            official_chinese(g, uri, self.ids.report_section(TITLE_CYCLE, section))
+            g.add((uri, DCTERMS.source, URIRef(QUESTIONNAIRE_SOURCE.format(cycle=TITLE_CYCLE))))
+        printed = titles.get("zh") or next(iter(titles.values()))
+        g.add((uri, SKOS.editorialNote, Literal(
+            f"Titles in {', '.join(sorted(titles))}: the Secretariat's title of section {section} of the "
+            f"{TITLE_CYCLE}th national report questionnaire (\u201c{printed.printed}\u201d in {printed.lang}), "
+            "without the article number and footnote marks; alternative labels give the "
+            f"{VARIANT_CYCLE}th report's wording where it differs. The English title is the treaty text's heading.",
+            lang="en")))
+
+    def treaty_label(self, spec: TreatySpec, uri: URIRef, provision: Provision) -> None:
+        """``rdfs:label`` in en and zh naming the treaty, the provision and its title."""
+        g = self.graph
+        titles = {lit.language: str(lit) for lit in g.objects(uri, SKOS.prefLabel) if isinstance(lit, Literal)}
+        en_short, zh_short = spec.short
+        if provision.kind == "Article":
+            en_name, zh_name = f"Article {provision.number}", f"第{provision.number}条"
+        else:
+            en_name, zh_name = f"Annex {provision.number}", "附件" + _ROMAN_ZH[provision.number]
+        g.add((uri, RDFS.label, Literal(f"{en_short}, {en_name}: {titles['en']}", lang="en")))
+        if "zh" in titles:
+            g.add((uri, RDFS.label, Literal(f"{zh_short}{zh_name}：{titles['zh']}", lang="zh")))
 
 
-def build_graph(sources_dir: Path, ids: Ids) -> Graph:
+_ROMAN_ZH = {"I": "一", "II": "二", "III": "三"}
+
+
+def build_graph(sources_dir: Path, ids: Ids, translations: Translations | None = None) -> Graph:
     """The Cartagena Protocol, the Supplementary Protocol and three Convention articles.
 
     Args:
         sources_dir: ``data/sources``.
         ids: The URI scheme.
+        translations: the project's Chinese translations (default: ``data/translations/zh.yaml``
+            beside ``sources_dir``).
 
     Returns:
         The treaties graph.
@@ -465,7 +614,7 @@ def build_graph(sources_dir: Path, ids: Ids) -> Graph:
             order, a title disagrees with ``reference-facts.md``, or a treaty name is not
             where the code says it is printed (file and line).
     """
-    builder = TreatyBuilder(ids, sources_dir)
+    builder = TreatyBuilder(ids, sources_dir, translations or translations_beside(sources_dir))
     for spec in TREATIES:
         builder.treaty(spec)
     return builder.graph

@@ -9,12 +9,15 @@ build what it needs to check that curation independently of it:
 
 * :func:`clean` - one whitespace rule, so curated labels and the PDF text compare;
 * :func:`plan_appendix` - the appendix without page furniture;
-* :func:`plan_codes` - the element codes the text itself numbers.
+* :func:`plan_codes` - the element codes the text itself numbers;
+* :func:`locate_cells` - where each element's cell is (lines, pages) and its text exactly as
+  printed (:func:`join_lines`), the official text beside the normalised label.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from cpbkg.errors import SourceError, check_text, not_utf8
@@ -176,3 +179,161 @@ def plan_codes(path: Path) -> dict[str, list[str]]:
             add("indicators", f"{goal}({m[1]})", line)
     codes["outcomes"] = list(codes["goals"])
     return codes
+
+
+# ------------------------------------------------------------------------------------ cells
+
+#: the page the appendix starts on, and the pages that print "Page N" in the extraction (a check)
+APPENDIX_FIRST_PAGE = 6
+_PAGE_NUMBER = re.compile(r"^Page\s?(\d+)$")
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
+#: the list punctuation that ends a cell and that the normalised label drops
+CELL_END = "；。;."
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Where one element's cell of the Plan table is printed, and its text as printed."""
+
+    #: 1-based numbers of the lines of cp-10-3-zh.txt that hold the cell, in reading order
+    lines: tuple[int, ...]
+    #: the pages of the official PDF those lines are on
+    pages: tuple[int, ...]
+    #: the cell's text exactly as the source prints it: the lines' characters without the row code,
+    #: joined by :func:`join_lines`; spacing inside lines and the final punctuation kept
+    text: str
+
+
+def join_lines(parts: list[str]) -> str:
+    """Join the lines of one cell as the PDF's line breaks join them.
+
+    Each line is taken without its leading and trailing whitespace (the extraction's layout). A
+    line break is removed where a CJK character (ideograph or CJK/full-width punctuation) stands on
+    either side of it, as Chinese typesetting breaks lines anywhere; elsewhere (between two Latin
+    words or numbers) it is one space. Spaces inside a line ("第 17 条") are kept.
+
+    >>> join_lines(["缔约方通过并实施", "了法律；"])
+    '缔约方通过并实施了法律；'
+    >>> join_lines(["紧急措施（第", "17 条）联络点；"])
+    '紧急措施（第17 条）联络点；'
+    >>> join_lines(["for the", "period"])
+    'for the period'
+    """
+    out = ""
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if out and not (_CJK_CHAR.match(out[-1]) or _CJK_CHAR.match(part[0])):
+            out += " "
+        out += part
+    return out
+
+
+def appendix_pages(path: Path) -> dict[int, int]:
+    """Line number -> page of the official PDF, for the lines of the appendix.
+
+    Every page of the table repeats its header ("长期目标 目的 指标 成果"); the extraction kept the
+    running header "Page N" of some pages only. The appendix starts on :data:`APPENDIX_FIRST_PAGE`;
+    each repeated table header starts the next page, and every "Page N" the extraction did keep must
+    agree, or the page map is wrong and this fails.
+
+    Raises:
+        SourceError: a printed page number disagrees with the count of table headers.
+    """
+    lines = _read_lines(path)
+    start = next(i for i, line in enumerate(lines) if _START.match(line))
+    end = next(i for i in range(start + 1, len(lines)) if _END.match(lines[i]))
+    header = re.sub(r"\s+", "", "长期目标 目的 指标 成果")
+    pages: dict[int, int] = {}
+    page, seen_header = APPENDIX_FIRST_PAGE, False
+    pending: int | None = None
+    for i in range(start, end):
+        text = clean(lines[i])
+        printed = _PAGE_NUMBER.match(text)
+        if printed:
+            pending = int(printed.group(1))
+        if re.sub(r"\s+", "", text) == header:
+            if seen_header:
+                page += 1
+            seen_header = True
+            if pending is not None and pending != page:
+                raise SourceError(path, f"the text prints Page {pending} where the table headers count page {page}",
+                                  line=i + 1)
+            pending = None
+        pages[i + 1] = page
+    return pages
+
+
+def _continuation(content: list[tuple[int, str]], after: int, rest: str, used: set[int]) -> int | None:
+    """The index of the nearest unused line after ``after`` that continues ``rest`` (or ends it, with
+    the cell's final punctuation), or None."""
+    for index in range(after + 1, len(content)):
+        n, text = content[index]
+        if n in used:
+            continue
+        if rest.startswith(text) or (text[:-1] and text[-1] in CELL_END and rest == text[:-1]):
+            return index
+    return None
+
+
+def locate_cells(path: Path, wanted: list[tuple[str, str | None, str, str | None]]) -> dict[str, Cell]:
+    """Find each element's cell in the appendix.
+
+    Args:
+        path: ``cp-10-3-zh.txt``.
+        wanted: in table order, ``(key, row code or None, normalised label, key of the element
+            after whose line to search)``: the row code as printed at the start of the cell ("A.1.1.",
+            "(a)", "A."), None for an outcome (unnumbered); the label as the curated data has it; for
+            an indicator or an outcome, the goal whose row it is in.
+
+    Returns:
+        key -> :class:`Cell`. A cell is the line that starts with its row code (for an outcome:
+        the first line after its goal's that starts its label), then, in order, the nearest unused
+        lines that continue the label; lines of the other columns printed in between are skipped.
+
+    Raises:
+        SourceError: a cell is not found, or its text is not the label (normalised, final list
+            punctuation dropped).
+    """
+    lines = _read_lines(path)
+    pages = appendix_pages(path)
+    content = [(n, clean(lines[n - 1])) for n in sorted(pages)]
+    content = [(n, text) for n, text in content
+               if text and not _PAGE_HEADER.match(text) and re.sub(r"\s+", "", text) not in _TABLE_HEADERS]
+    used: set[int] = set()
+    found: dict[str, Cell] = {}
+    for key, code, label, after_key in wanted:
+        target = clean(label)
+        floor = found[after_key].lines[0] if after_key else 0
+        start_index = None
+        for index, (n, text) in enumerate(content):
+            if n in used or n <= floor:
+                continue
+            body = text[len(code):].strip() if code and text.startswith(code) else (None if code else text)
+            if body is not None and body and target.startswith(body):
+                start_index = index
+                break
+        if start_index is None:
+            raise SourceError(path, f"the cell of {key} ({code or 'unnumbered'}: {label[:20]}...) is not in the appendix")
+        first_n, first_text = content[start_index]
+        body = first_text[len(code):].strip() if code else first_text
+        taken, remainder = [first_n], target[len(body):]
+        position = start_index
+        while remainder.lstrip() and remainder.lstrip() not in CELL_END:
+            rest = remainder.lstrip()
+            following = _continuation(content, position, rest, used)
+            if following is None:
+                raise SourceError(path, f"the cell of {key} stops after line {taken[-1]}: {rest[:20]}... not found")
+            position = following
+            n, text = content[position]
+            taken.append(n)
+            remainder = rest[len(text):] if rest.startswith(text) else ""
+        raw = [lines[n - 1] for n in taken]
+        if code:
+            raw[0] = raw[0].strip()[len(code):]
+        text = join_lines(raw)
+        if clean(text).rstrip(CELL_END) != target:
+            raise SourceError(path, f"the cell of {key} reads {clean(text)!r}, not the label {target!r}", line=taken[0])
+        used.update(taken)
+        found[key] = Cell(tuple(taken), tuple(sorted({pages[n] for n in taken})), text)
+    return found

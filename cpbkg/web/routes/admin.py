@@ -14,11 +14,14 @@ was damaged):
    ``{"reloaded": false}``;
 2. loads ``dist/cpbkg.trig`` into a new store directory (:func:`cpbkg.store.embedded.load`: atomic, the
    served store is not touched), opens it read-only and checks it;
-3. starts a new pool of query workers on it and waits until every worker has opened it;
-4. swaps store, query service (its own answer cache) and the cached service description in
-   one step: requests that start afterwards see only the new build;
-5. lets the old pool finish the queries it is running (up to the query timeout), then stops it
-   and lets go of the old store, which the next load removes.
+3. makes the complete new :class:`~cpbkg.web.state.ServingState`: a query service (its own
+   answer cache) with a new pool of query workers on the store, waiting until every worker has
+   opened it, and empty caches of the service description and VoID;
+4. installs it in one assignment (:func:`cpbkg.web.state.install`): requests that start
+   afterwards see only the new build, those already running only the old one;
+5. retires the old state: once the requests on it are done, lets its pool finish the queries it
+   is running (up to the query timeout), stops it and lets go of the old store, which the next
+   load removes.
 
 Any failure before step 4 leaves the server on the old build and answers 503 with the reason.
 Only one reload runs at a time (a second one meanwhile is a 409). Remote backends
@@ -28,6 +31,7 @@ Only one reload runs at a time (a second one meanwhile is a 409). Remote backend
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import threading
 import time
@@ -37,9 +41,9 @@ import anyio
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from cpbkg.errors import Conflict, Forbidden, NotFound, StoreError, Unauthorized
-from cpbkg.sparql.service import QueryService
-from cpbkg.store.embedded import Release, _current_name, load, open_store
+from cpbkg.errors import Conflict, Forbidden, NotFound, Unauthorized
+from cpbkg.store.embedded import Release, open_new_build
+from cpbkg.web.state import current, install, serve, serving
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +54,7 @@ _RELOADING = threading.Lock()
 
 def authorise(request: Request) -> None:
     """Let an operator request through, or raise 404 (actions off), 401 (no token) or 403 (wrong token)."""
-    token: str = getattr(request.app.state.settings, "admin_token", "") or ""
+    token: str = serving(request).settings.admin_token or ""
     if not token:
         raise NotFound(f"no page {request.url.path}")
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
@@ -78,54 +82,28 @@ def reload_build(app: FastAPI, *, force: bool = False) -> dict[str, Any]:
 
 
 def _reload(app: FastAPI, *, force: bool) -> dict[str, Any]:
-    state = app.state
-    settings = state.settings
-    old_store, old_service = state.store, state.query_service
-    if getattr(old_store, "make_pool", None) is not None:
-        raise Conflict("the server reads a remote store: switch it with `cpbkg publish`, not a reload")
+    old = current(app)
+    settings = old.settings
+    if old.store.backend != "embedded":
+        raise Conflict(f"the server reads a {old.store.backend} store: switch it with `cpbkg publish`, not a reload")
     start = time.monotonic()
     release = Release.read(settings.dist_dir)
-    previous = old_store.data_version
-    if release.data_hash == old_store.release.data_hash and not force:
+    previous = old.store.data_version
+    if release.data_hash == old.store.release.data_hash and not force:
         return {"reloaded": False, "data_version": previous, "triples": release.triples,
                 "message": "the server already serves this build"}
-    name = release.data_hash[:16]
-    root = settings.store_path
-    if force or _current_name(root) != name or not (root / name).is_dir():
-        load(settings, release)
+    new_store = open_new_build(settings, release, force=force)
+    new = serve(settings, new_store, process=old.process)
     try:
-        new_store = open_store(settings, read_only=True)
-    except StoreError as exc:
-        log.warning("reload: %s; loading it again", exc)
-        load(settings, release)
-        new_store = open_store(settings, read_only=True)
-    service = QueryService(settings, new_store)
-    try:
-        service.pool.warm(max(60.0, settings.query_timeout))
+        new.query_service.pool.warm(max(60.0, settings.query_timeout))
     except BaseException:
-        service.close()
+        new.close()
         new_store.close()
         raise
-    # the swap: each is one attribute assignment; requests read them when they need them
-    owned_old_pool = getattr(state, "owns_pool", False)
-    state.query_service = service
-    state.store = new_store
-    state.sd_cache = {}
-    state.void_cache = {}
-    state.owns_pool = True
+    install(app, new)  # the swap
     log.warning("reload: now serving build %s (%d triples) instead of %s", new_store.data_version,
                 release.triples, previous)
-
-    def retire() -> None:
-        if owned_old_pool:
-            drained = old_service.pool.retire(settings.query_timeout + 5.0)
-            if not drained:
-                log.warning("reload: queries of the old build still running after the timeout were stopped")
-        close = getattr(old_store, "close", None)
-        if close is not None:
-            close()
-
-    threading.Thread(target=retire, name="cpbkg-retire", daemon=True).start()
+    threading.Thread(target=old.retire, name="cpbkg-retire", daemon=True).start()
     return {"reloaded": True, "data_version": new_store.data_version, "previous": previous,
             "triples": release.triples, "built": release.built,
             "seconds": round(time.monotonic() - start, 3)}
@@ -138,16 +116,7 @@ def _flag(value: str | None) -> bool:
 @router.api_route("/admin/reload", methods=["GET", "HEAD", "POST"])
 async def reload(request: Request) -> Response:
     """Serve the build now in dist/ (operators only; see the module docstring)."""
-    import json
-
-    try:
-        authorise(request)
-    except Unauthorized as exc:
-        from cpbkg.web.app import error_response
-
-        response = error_response(request, 401, str(exc), "Unauthorized")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="cpbkg-admin"'
-        return response
+    authorise(request)  # a 401 carries the app's challenge (cpbkg.web.app)
     if request.method != "POST":
         return Response("use POST\n", status_code=405, headers={"Allow": "POST", "Cache-Control": "no-store"},
                         media_type="text/plain")

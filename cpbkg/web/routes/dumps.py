@@ -1,10 +1,16 @@
 """``/dumps/``: every file of the build's ``dist/`` to download, and the VoID description.
 
+The files (:mod:`cpbkg.build.dist`): the whole graph (TriG with the parts' named graphs; Turtle,
+N-Triples.gz and JSON-LD of the union), each named graph alone (``graph-{name}.ttl``), the CSV
+tables for analysts (:mod:`cpbkg.build.tables`: each with an ``-excel.csv`` variant and CSVW
+metadata), VoID, the SHACL report, the release record and the checksums.
+
 * ``GET /dumps/`` lists the files with size, SHA-256 checksum (from ``SHA256SUMS``, computed
   for files it does not list) and format: JSON by default, a page of the site for a browser
   (``Accept: text/html``) or ``?format=html`` (:func:`cpbkg.web.routes.ui.dumps_page`, in the reader's
   language).
-* ``GET /dumps/{file}`` downloads one file with its media type (``cpbkg.nt.gz`` is served as
+* ``GET /dumps/{file}`` downloads one file with its media type (by
+  :func:`cpbkg.formats.file_type`; ``cpbkg.nt.gz`` is served as
   ``application/gzip``: the bytes are the gzip file, not N-Triples), ``Content-Length``,
   ``Accept-Ranges: bytes`` and single or multiple byte ranges (Starlette's ``FileResponse``,
   ``206``/``416``), ``HEAD``, a strong ``ETag`` (the file's SHA-256) and ``Last-Modified`` with
@@ -35,55 +41,42 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from cpbkg.errors import NotAcceptable, NotFound, StoreError
-from cpbkg.sparql.formats import FORMATS, format_choice
-from cpbkg.web.negotiation import GRAPH_OFFERS, negotiate
+from cpbkg.build.tables import TABLES
+from cpbkg.errors import NotFound, StoreError
+from cpbkg.formats import FORMATS, GRAPHS, JSON, content_type, file_type
+from cpbkg.web.negotiation import LISTINGS, choose
 from cpbkg.web.routes.sparql import CACHE_CONTROL, not_modified
-from cpbkg.web.routes.ui import dumps_page, page_language
+from cpbkg.web.state import serving
+from cpbkg.web.view import dumps_page, page_language
 
 router = APIRouter(tags=["dumps"])
 
-#: name suffix -> (media type served, what the file is)
-MEDIA_TYPES: tuple[tuple[str, str, str], ...] = (
-    (".nt.gz", "application/gzip", "N-Triples, gzip-compressed"),
-    (".nq.gz", "application/gzip", "N-Quads, gzip-compressed"),
-    (".ttl.gz", "application/gzip", "Turtle, gzip-compressed"),
-    (".gz", "application/gzip", "gzip-compressed"),
-    (".trig", "application/trig", "TriG (one named graph per part)"),
-    (".ttl", "text/turtle", "Turtle"),
-    (".nt", "application/n-triples", "N-Triples"),
-    (".nq", "application/n-quads", "N-Quads"),
-    (".jsonld", "application/ld+json", "JSON-LD"),
-    (".rdf", "application/rdf+xml", "RDF/XML"),
-    (".owl", "application/rdf+xml", "RDF/XML"),
-    (".json", "application/json", "JSON"),
-    (".csv", "text/csv", "CSV"),
-    (".md", "text/markdown", "Markdown"),
-    (".txt", "text/plain", "text"),
-    ("SHA256SUMS", "text/plain", "SHA-256 checksums (sha256sum format)"),
-)
 DESCRIPTIONS = {
-    "cpbkg.trig": "the whole graph, one named graph per part",
-    "cpbkg.ttl": "the union of all parts",
-    "cpbkg.nt.gz": "the union of all parts, one triple per line",
-    "cpbkg.jsonld": "the union of all parts",
-    "void.ttl": "VoID + DCAT description of the dataset and these files",
+    "cpbkg.trig": "every part of the build, each in its named graph (the store adds void.ttl as the graph dataset)",
+    "cpbkg.ttl": "the union of every graph, the dataset description included",
+    "cpbkg.nt.gz": "the union of every graph, one triple per line",
+    "cpbkg.jsonld": "the union of every graph",
+    "void.ttl": "VoID + DCAT description of the dataset and these files (the graph dataset)",
     "shacl-report.ttl": "the SHACL validation report of this build",
     "release.json": "version, build time, data hash, triple counts",
     "SHA256SUMS": "checksums of the other files",
 }
 
 
-def media_type_of(name: str) -> tuple[str, str]:
-    """(media type, format description) of a dist/ file by its name."""
-    for suffix, media, label in MEDIA_TYPES:
-        if name.endswith(suffix):
-            return media, label
-    return "application/octet-stream", "file"
-
-
-def _content_type(media: str) -> str:
-    return media + "; charset=utf-8" if media.startswith("text/") else media
+def describe_file(name: str) -> str:
+    """What a file of ``dist/`` holds, for the listing."""
+    if name in DESCRIPTIONS:
+        return DESCRIPTIONS[name]
+    if name.startswith("graph-") and name.endswith(".ttl"):
+        return f"the named graph {name[len('graph-'):-len('.ttl')]} alone (also GET /store?graph=)"
+    for table in TABLES:
+        if name == table.file:
+            return f"{table.title} (CSV, UTF-8; ?bom=1 or {table.excel} for Excel)"
+        if name == table.excel:
+            return f"{table.title} (CSV with a UTF-8 byte-order mark, for Excel)"
+        if name == table.metadata:
+            return f"CSVW metadata of {table.file}: its columns and their types"
+    return ""
 
 
 class _Checksums:
@@ -139,7 +132,7 @@ def dist_files(dist: Path) -> list[dict[str, object]]:
     for path in sorted(dist.iterdir(), key=lambda p: p.name):
         if not path.is_file() or path.name.startswith(".") or path.resolve().parent != root:
             continue
-        media, label = media_type_of(path.name)
+        media, label = file_type(path.name)
         files.append({
             "name": path.name,
             "url": "/dumps/" + path.name,
@@ -147,7 +140,7 @@ def dist_files(dist: Path) -> list[dict[str, object]]:
             "sha256": _CHECKSUMS.of(path, listed),
             "media_type": media,
             "format": label,
-            "description": DESCRIPTIONS.get(path.name, ""),
+            "description": describe_file(path.name),
         })
     return files
 
@@ -177,16 +170,10 @@ def dumps_listing(
 ) -> Response:
     """Every file of the build (dumps in TriG, Turtle, N-Triples.gz, JSON-LD; VoID; SHACL report;
     release record; checksums) with its size, SHA-256 and format."""
-    settings = request.app.state.settings
-    release = request.app.state.store.release
-    if format is not None:
-        kind = {"json": "json", "application/json": "json", "html": "html", "text/html": "html"}.get(format.lower())
-        if kind is None:
-            raise NotAcceptable(f"the listing is json or html, not {format!r}")
-    else:
-        kind = negotiate(request.headers.get("accept"), [("application/json", "json"), ("text/html", "html")])
-        if kind is None:
-            raise NotAcceptable("the listing is given as application/json or text/html")
+    settings = serving(request).settings
+    release = serving(request).store.release
+    kind = choose(request.headers.get("accept"), [format] if format is not None else [], LISTINGS,
+                  what="the listing of the dumps is JSON or a page")
     files = dist_files(settings.dist_dir)
     variant = kind if kind == "json" else f"html-{page_language(request)}"  # the page is in the reader's language
     etag = 'W/"' + hashlib.sha1(json.dumps(files, sort_keys=True).encode()).hexdigest()[:20] + f'-{variant}"'
@@ -197,7 +184,7 @@ def dumps_listing(
         doc = {"version": release.version, "built": release.built, "data_hash": release.data_hash,
                "triples": release.triples, "void": "/.well-known/void", "files": files}
         return Response(json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8"),
-                        headers={**headers, "Content-Type": "application/json"})
+                        headers={**headers, "Content-Type": JSON.content_type})
     return dumps_page(request, files, headers=headers)
 
 
@@ -206,11 +193,16 @@ def dumps_listing(
                              304: {"description": "not modified"}, 404: {"description": "no such file"},
                              416: {"description": "range not satisfiable"}},
                   response_class=FileResponse)
-def dumps_file(request: Request, name: str) -> Response:
-    """One file of the build, with Content-Length, byte ranges (``Range``), ETag and Last-Modified."""
-    dist: Path = request.app.state.settings.dist_dir
+def dumps_file(request: Request, name: str,
+               bom: Annotated[str | None, Query(description="1: a CSV table with a UTF-8 byte-order mark (Excel)")]
+               = None) -> Response:
+    """One file of the build, with Content-Length, byte ranges (``Range``), ETag and Last-Modified.
+    ``?bom=1`` on a CSV table gives its ``-excel.csv`` variant (the same bytes after a byte-order mark)."""
+    dist: Path = serving(request).settings.dist_dir
+    if bom in ("1", "true", "yes") and name.endswith(".csv") and not name.endswith("-excel.csv"):
+        name = name.removesuffix(".csv") + "-excel.csv"
     path = _safe_file(dist, name)
-    media, _ = media_type_of(path.name)
+    media, _ = file_type(path.name)
     try:
         file = path.open("rb")
     except FileNotFoundError:
@@ -218,7 +210,7 @@ def dumps_file(request: Request, name: str) -> Response:
     try:
         digest = _CHECKSUMS.of(path, _listed(dist))
         response = OpenFileResponse(file, path, headers={"ETag": f'"{digest}"', "Cache-Control": "public, max-age=300"},
-                                    media_type=_content_type(media))
+                                    media_type=content_type(media))
     except BaseException:
         file.close()
         raise
@@ -263,10 +255,10 @@ VOID_FILE = "void.ttl"
 
 
 def _void_body(request: Request, fmt: str) -> bytes:
-    path = _safe_file(request.app.state.settings.dist_dir, VOID_FILE)
+    path = _safe_file(serving(request).settings.dist_dir, VOID_FILE)
     if fmt == "ttl":
         return path.read_bytes()
-    cache: dict[tuple[str, str], bytes] = request.app.state.void_cache
+    cache = serving(request).void_cache
     key = (str(path.stat().st_mtime_ns), fmt)
     body = cache.get(key)
     if body is None:
@@ -287,17 +279,8 @@ def void(
 ) -> Response:
     """The VoID + DCAT description of the dataset (``dist/void.ttl``): triples, classes, named graphs,
     distributions with sizes and checksums, licence, SPARQL endpoint."""
-    if format is not None:
-        choice = format_choice(format)
-        fmt = choice[1] if choice else None
-        if fmt is None:
-            raise NotAcceptable(f"VoID is RDF: format= one of ttl, nt, jsonld, rdfxml, trig, nq; not {format!r}")
-    else:
-        fmt = negotiate(request.headers.get("accept"), GRAPH_OFFERS)
-        if fmt is None:
-            raise NotAcceptable("VoID is given as text/turtle, application/n-triples, application/ld+json, "
-                                "application/rdf+xml, application/trig or application/n-quads")
-    etag = f'W/"{request.app.state.store.data_version}-void-{fmt}"'
+    fmt = choose(request.headers.get("accept"), [format] if format is not None else [], GRAPHS, what="VoID is RDF")
+    etag = f'W/"{serving(request).store.data_version}-void-{fmt}"'
     headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": CACHE_CONTROL}
     if not_modified(request, etag, None):
         return Response(status_code=304, headers=headers)

@@ -5,9 +5,13 @@
 * ``GET /queries/{name}`` runs one over the union of the graphs. Its parameters come from the
   query string by name (``/queries/plan-elements-for-gbf-target?target=https://…/target/20``)
   and are bound with pyoxigraph's ``substitutions`` through :meth:`NamedQuery.bind` -- never
-  pasted into the text; a parameter left out keeps the default written in the file. A value
-  that is not of the parameter's kind, or an unknown parameter, is a 400 naming it and saying
-  why. The answer is negotiated like ``/sparql`` (``Accept`` or ``format=``, every format the
+  pasted into the text. A typed parameter (the fourth field of its header line) also takes what
+  people type: ``?target=17``, ``?target=Target 17``, ``?goal=B.3``, ``?party=CHN``,
+  ``?provision=Art. 26``, ``?lang=Chinese``, resolved by :func:`resolver` (a look-up in the
+  store, :class:`cpbkg.describe.codes.CodeResolver`, the text bound as a query parameter too).
+  A parameter left out is bound to the default written in the file, so that the answer's
+  parameter column says which value was used. A value that is not of the parameter's kind,
+  names no resource (or several), or an unknown parameter, is a 400 naming it and saying why. The answer is negotiated like ``/sparql`` (``Accept`` or ``format=``, every format the
   endpoint offers) and runs under the same timeout, result cap and cache.
 * ``GET /queries/{name}.rq`` is the SPARQL text as written in the file
   (``application/sparql-query``), to paste into any endpoint.
@@ -17,16 +21,19 @@ An unknown name is a 404. The catalogue is read once per application.
 
 from __future__ import annotations
 
-import html
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import anyio
+import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cpbkg.errors import BadParameter, NotAcceptable, NotFound
-from cpbkg.sparql.catalogue import NamedQuery, load_catalogue
-from cpbkg.web.negotiation import negotiate
+from cpbkg.describe.codes import CodeResolver, language_tag, plain_code
+from cpbkg.errors import BadParameter, NotFound
+from cpbkg.formats import HTML, JSON, SPARQL_QUERY
+from cpbkg.sparql.catalogue import NamedQuery, Param, Resolver, Term
+from cpbkg.web.negotiation import LISTINGS, choose
 from cpbkg.web.routes.sparql import (
     _RESPONSES,
     CACHE_CONTROL,
@@ -35,6 +42,11 @@ from cpbkg.web.routes.sparql import (
     choose_formats,
     not_modified,
 )
+from cpbkg.web.state import serving
+from cpbkg.web.view import curie, render_document
+
+if TYPE_CHECKING:
+    from cpbkg.store.protocol import GraphStore
 
 router = APIRouter(tags=["named queries"])
 
@@ -44,12 +56,17 @@ RESERVED = frozenset({"format"})
 
 def catalogue(request: Request) -> dict[str, NamedQuery]:
     """The named queries, read once (a broken file is a SourceError: 500 with file and line)."""
-    state = request.app.state
-    found = getattr(state, "catalogue", None)
-    if found is None:
-        found = load_catalogue(state.settings.queries_dir)
-        state.catalogue = found
-    return found  # type: ignore[no-any-return]
+    return serving(request).catalogue
+
+
+def accepts(p: Param) -> str:
+    """What a parameter takes, in words (the listing, the OpenAPI description)."""
+    if p.kind == "literal":
+        return {"code": "a code, with or without the name of its kind (Goal B.3, Art. 26)",
+                "language": "a language tag or name (zh, Chinese, 中文)"}.get(p.type[0] if p.type else "", "text")
+    if p.classes:
+        return f"a code, a name or an IRI of a {' or '.join(curie(c) for c in p.classes)}"
+    return "an absolute http(s) IRI"
 
 
 def describe(q: NamedQuery) -> dict[str, object]:
@@ -58,8 +75,11 @@ def describe(q: NamedQuery) -> dict[str, object]:
         "name": q.name,
         "title": q.title,
         "description": q.description,
+        "title_zh": q.title_in("zh"),
+        "description_zh": q.description_in("zh"),
         "tags": list(q.tags),
-        "parameters": [{"name": p.name, "description": p.description, "kind": p.kind, "default": p.default.value}
+        "parameters": [{"name": p.name, "description": p.description, "kind": p.kind, "default": p.default.value,
+                        **({"type": [curie(c) for c in p.type], "accepts": accepts(p)} if p.type else {})}
                        for p in q.params],
         "url": f"/queries/{q.name}",
         "sparql": f"/queries/{q.name}.rq",
@@ -85,46 +105,18 @@ def list_queries(
     format: Annotated[str | None, Query(description="json or html, overriding Accept")] = None,
 ) -> Response:
     """The catalogue: name, title, description, parameters with their defaults, tags."""
-    if format is not None:
-        kind = {"json": "json", "application/json": "json", "html": "html", "text/html": "html"}.get(format.lower())
-        if kind is None:
-            raise NotAcceptable(f"the list is json or html, not {format!r}")
-    else:
-        kind = negotiate(request.headers.get("accept"), [("application/json", "json"), ("text/html", "html")])
-        if kind is None:
-            raise NotAcceptable("the list is given as application/json or text/html")
+    kind = choose(request.headers.get("accept"), [format] if format is not None else [], LISTINGS,
+                  what="the list of named queries is JSON or a page")
     entries = [describe(q) for q in catalogue(request).values()]
-    etag = f'W/"{request.app.state.store.data_version}-queries-{len(entries)}-{kind}"'
+    etag = f'W/"{serving(request).store.data_version}-queries-{len(entries)}-{kind}"'
     headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": CACHE_CONTROL}
     if not_modified(request, etag, None):
         return Response(status_code=304, headers=headers)
     if kind == "json":
         body = json.dumps({"queries": entries}, indent=2, ensure_ascii=False).encode("utf-8")
-        return Response(body, headers={**headers, "Content-Type": "application/json"})
-    items = []
-    for e in entries:
-        params = "".join(
-            f"<li><code>{html.escape(str(p['name']))}</code> ({html.escape(str(p['kind']))}): "
-            f"{html.escape(str(p['description']))}; default <code>{html.escape(str(p['default']))}</code></li>"
-            for p in e["parameters"])  # type: ignore[attr-defined]
-        items.append(
-            f"<section id=\"{html.escape(str(e['name']))}\"><h2>{html.escape(str(e['title']))}</h2>"
-            f"<p>{html.escape(str(e['description']))}</p>"
-            + (f"<p>Parameters:</p><ul>{params}</ul>" if params else "")
-            + f"<p><a href=\"{e['url']}?format=html\">run</a> · <a href=\"{e['url']}?format=json\">JSON</a> · "
-              f"<a href=\"{e['url']}?format=csv\">CSV</a> · <a href=\"{e['sparql']}\">SPARQL</a>"
-            + (f" · tags: {html.escape(', '.join(e['tags']))}" if e["tags"] else "") + "</p></section>")  # type: ignore[arg-type]
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>CPB-KG named queries</title>
-<link rel="stylesheet" href="/static/cpbkg.css"></head>
-<body><main><h1>Named queries</h1>
-<p>Each query runs at <code>/queries/{{name}}</code> with its parameters in the query string, in any
-format of the <a href="/sparql">SPARQL endpoint</a> (<code>format=json|xml|csv|tsv|ttl|…</code> or
-<code>Accept</code>). This list as <a href="/queries/?format=json">JSON</a>.</p>
-{''.join(items)}
-</main></body></html>
-"""
-    return Response(page.encode("utf-8"), headers={**headers, "Content-Type": "text/html; charset=utf-8"})
+        return Response(body, headers={**headers, "Content-Type": JSON.content_type})
+    return Response(render_document("queries_list.html", entries=entries),
+                    headers={**headers, "Content-Type": HTML.content_type})
 
 
 @router.api_route("/queries/{name}.rq", methods=["GET", "HEAD"], summary="The SPARQL text of a named query",
@@ -133,7 +125,7 @@ def query_text(request: Request, name: str) -> Response:
     """The query as written in ``queries/{name}.rq``: valid SPARQL 1.1 that runs as it is."""
     q = _lookup(request, name)
     return Response(q.text.encode("utf-8"), headers={
-        "Content-Type": "application/sparql-query; charset=utf-8",
+        "Content-Type": SPARQL_QUERY.content_type,
         "Content-Disposition": f'inline; filename="{q.name}.rq"',
         "Cache-Control": CACHE_CONTROL,
     })
@@ -157,12 +149,29 @@ async def run_query(
         if key in values:
             raise BadParameter(f"parameter {key!r} is given more than once")
         values[key] = value
+    resolve = resolver(serving(request).store.store)
     try:
-        substitutions = q.bind(values)
+        substitutions = await anyio.to_thread.run_sync(lambda: q.bind(values, resolve=resolve, defaults=True))
     except ValueError as exc:
         raise BadParameter(str(exc)) from None
     return await answer_query(request, q.text, formats=choose_formats(request, request.query_params.getlist("format")),
                               substitutions=substitutions, union=True)
+
+
+def resolver(store: GraphStore) -> Resolver:
+    """How what people type becomes a typed parameter's term, on ``store``: an IRI parameter's code or
+    name is looked up among the resources of its classes; a ``code`` literal loses the name of its
+    kind ("Goal B.3" is "B.3"); a ``language`` is a tag ("Chinese" is "zh")."""
+    codes = CodeResolver(store)
+
+    def resolve(param: Param, value: str) -> Term:
+        if param.kind == "iri":
+            return codes.resolve(param.classes, value, param.default.value)
+        if "language" in param.type:
+            return ox.Literal(language_tag(value) or value.strip().lower())
+        return ox.Literal(plain_code(value))
+
+    return resolve
 
 
 def openapi_paths(queries: dict[str, NamedQuery]) -> dict[str, object]:
@@ -174,10 +183,11 @@ def openapi_paths(queries: dict[str, NamedQuery]) -> dict[str, object]:
             schema: dict[str, str] = {"type": "string", "default": p.default.value}
             if p.kind == "iri":
                 schema["format"] = "uri"
+            if p.kind == "iri" and p.classes:
+                schema.pop("format")  # a code or a name too
             parameters.append({
                 "name": p.name, "in": "query", "required": False, "schema": schema,
-                "description": f"{p.description} ({'an absolute http(s) IRI' if p.kind == 'iri' else 'text'}; "
-                               f"default {p.default.value})",
+                "description": f"{p.description} ({accepts(p)}; default {p.default.value})",
             })
         parameters.append({"name": "format", "in": "query", "required": False, "description": FORMAT_DOC,
                            "schema": {"type": "string"}})

@@ -7,8 +7,8 @@ served at the same path on this server, whatever host the request came to:
 ``/ontology``, whose HTML has one anchor per term (``/ontology#Goal``).
 
 How a URI answers (W3C "Cool URIs for the Semantic Web"): **content negotiation, no redirect.**
-The bare URI answers ``200`` with the representation its ``Accept`` header prefers (q-values
-honoured; ties go to HTML, then Turtle), with ``Vary: Accept, Accept-Language``, a
+The bare URI answers ``200`` with the representation its ``Accept`` header prefers (the rule of
+:mod:`cpbkg.web.negotiation`; ties go to HTML, then Turtle), with ``Vary: Accept, Accept-Language``, a
 ``Content-Location`` naming the suffixed document it returned and a ``Link`` header listing
 every variant (``rel="alternate"``). Each variant has a URL of its own that always returns the
 same format:
@@ -18,10 +18,22 @@ suffix          media type                what
 ==============  ========================  ===========================
 ``.html``       ``text/html``             the page (language from ``?lang=`` or ``Accept-Language``)
 ``.ttl``        ``text/turtle``           the description in Turtle
-``.jsonld``     ``application/ld+json``   in JSON-LD
+``.jsonld``     ``application/ld+json``   in JSON-LD (compacted; expanded on request)
 ``.nt``         ``application/n-triples`` in N-Triples
 ``.rdf``        ``application/rdf+xml``   in RDF/XML
+``.trig``       ``application/trig``      in TriG (the default graph)
+``.nq``         ``application/n-quads``   in N-Quads (the default graph)
 ==============  ========================  ===========================
+
+The RDF is written for people and for other people's parsers (:mod:`cpbkg.sparql.rdfdoc`): the
+resource's own triples first, then those of each other subject together; Turtle, TriG and
+RDF/XML declare only the prefixes they use (of :data:`cpbkg.vocab.PREFIXES`, and ``id:`` for
+``{base}id/``), and an IRI a prefixed name could give only with a backslash escape
+(``id:area\\/A``) is written in full. JSON-LD is compacted against the context published at
+``/context.jsonld`` (referenced by its URL on this server: every prefix of the map is a term);
+a client that names the profile ``http://www.w3.org/ns/json-ld#expanded`` in ``Accept``
+(``application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"``) on the bare URI gets
+it expanded (a suffixed URL, ``.jsonld``, always gives the same document: compacted).
 
 We use the 200-with-``Content-Location`` form rather than a 303 to a suffixed document:
 one round trip fewer for every client, the variant URLs are still there to bookmark and to
@@ -48,8 +60,8 @@ from a request is ever pasted into SPARQL.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -58,105 +70,44 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from cpbkg.describe.model import Resource
-from cpbkg.vocab import ONTOLOGY_IRI
+from cpbkg.formats import FORMATS as SPARQL_FORMATS
+from cpbkg.formats import HTML, Format
+from cpbkg.sparql.rdfdoc import EXPANDED, jsonld_context, write_document
+from cpbkg.vocab import ONTOLOGY_IRI, PREFIXES
+from cpbkg.web import negotiation
 from cpbkg.web.memo import memorable
-from cpbkg.web.routes.ui import HTTP_IRI, PREFIXES, RESOURCE_PATHS, View
+from cpbkg.web.negotiation import offers_for
+from cpbkg.web.view import HTTP_IRI, RESOURCE_PATHS, View
 
 router = APIRouter()
 
 
-@dataclass(frozen=True)
-class Format:
-    suffix: str
-    media_type: str
-    rdf: ox.RdfFormat | None
-    label: str
-
-    @property
-    def content_type(self) -> str:
-        if self.rdf is None:
-            return "text/html; charset=utf-8"
-        if self.media_type.startswith("text/") or self.media_type == "application/n-triples":
-            return self.media_type + "; charset=utf-8"
-        return self.media_type
-
-
-#: in the server's order of preference, which breaks ties between equal q-values
-FORMATS: tuple[Format, ...] = (
-    Format("html", "text/html", None, "HTML"),
-    Format("ttl", "text/turtle", ox.RdfFormat.TURTLE, "Turtle"),
-    Format("jsonld", "application/ld+json", ox.RdfFormat.JSON_LD, "JSON-LD"),
-    Format("nt", "application/n-triples", ox.RdfFormat.N_TRIPLES, "N-Triples"),
-    Format("rdf", "application/rdf+xml", ox.RdfFormat.RDF_XML, "RDF/XML"),
-)
-BY_SUFFIX = {f.suffix: f for f in FORMATS}
-#: other media types a client may ask for, and the format that answers them
-ALIASES = {"application/xhtml+xml": "html", "application/x-turtle": "ttl", "application/json": "jsonld",
-           "application/xml": "rdf", "text/xml": "rdf"}
+#: the representations of a resource, in the server's order of preference (ties go to the page, then Turtle)
+FORMATS: tuple[Format, ...] = (HTML, *(SPARQL_FORMATS[name] for name in ("ttl", "jsonld", "nt", "rdfxml", "trig", "nq")))
+#: the suffix of a variant URL (the format's file extension) -> its format
+BY_SUFFIX = {f.extension: f for f in FORMATS}
 RDF_FORMATS = tuple(f for f in FORMATS if f.rdf is not None)
-
-
-def _parse_accept(header: str) -> list[tuple[str, float]]:
-    ranges = []
-    for item in header.split(","):
-        media, *params = [p.strip() for p in item.split(";")]
-        if not media:
-            continue
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = max(0.0, min(1.0, float(value)))
-                except ValueError:
-                    q = 0.0
-        ranges.append((media.lower(), q))
-    return ranges
-
-
-def _quality(media: str, ranges: list[tuple[str, float]]) -> float:
-    """The q-value the most specific matching range gives ``media`` (-1 when none matches)."""
-    kind = media.split("/")[0]
-    best, specificity = -1.0, -1
-    for pattern, q in ranges:
-        if pattern == media:
-            level = 2
-        elif pattern == kind + "/*":
-            level = 1
-        elif pattern == "*/*":
-            level = 0
-        else:
-            continue
-        if level > specificity:
-            best, specificity = q, level
-    return best
+#: what Accept chooses from: the media types of FORMATS, then their aliases (application/json, ...)
+OFFERS = offers_for(FORMATS)
+_BY_NAME = {f.name: f for f in FORMATS}
 
 
 def negotiate(accept: str | None) -> Format | None:
-    """The format for an ``Accept`` header: highest q-value, ties in :data:`FORMATS` order.
+    """The format for an ``Accept`` header, by the rule of :mod:`cpbkg.web.negotiation`.
 
-    >>> negotiate("text/turtle;q=0.9, application/ld+json").suffix
+    >>> negotiate("text/turtle;q=0.9, application/ld+json").extension
     'jsonld'
-    >>> negotiate("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8").suffix
+    >>> negotiate("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8").extension
     'html'
-    >>> negotiate("application/n-triples, */*;q=0.1").suffix
+    >>> negotiate("application/n-triples, */*;q=0.1").extension
     'nt'
-    >>> negotiate(None).suffix
-    'html'
+    >>> negotiate(None).extension, negotiate("text/turtle;q=abc").extension  # nothing valid: as if absent
+    ('html', 'html')
     >>> negotiate("image/png") is None
     True
     """
-    ranges = _parse_accept(accept or "*/*")
-    if not ranges:
-        ranges = [("*/*", 1.0)]
-    best: tuple[float, int, Format] | None = None
-    for rank, fmt in enumerate(FORMATS):
-        qualities = [_quality(fmt.media_type, ranges)]
-        qualities += [_quality(alias, ranges) for alias, suffix in ALIASES.items() if suffix == fmt.suffix]
-        q = max(qualities)
-        if q > 0 and (best is None or (q, -rank) > (best[0], -best[1])):
-            best = (q, rank, fmt)
-    return best[2] if best else None
+    name = negotiation.negotiate(accept, OFFERS)
+    return _BY_NAME[name] if name is not None else None
 
 
 def prefers_rdf(request: Request) -> bool:
@@ -165,26 +116,39 @@ def prefers_rdf(request: Request) -> bool:
 
 
 def prefixes_for(base: str) -> dict[str, str]:
-    """The prefixes of the dumps, and ``id:`` for the resources under ``base``."""
+    """The one prefix map, and ``id:`` for the resources under ``base``: what a description may
+    declare, and the terms of the JSON-LD context (``/context.jsonld``)."""
     out = dict(PREFIXES)
     out["id"] = base + "id/"
     return out
 
 
-def serialize(triples: list[ox.Triple], fmt: Format, base: str) -> bytes:
-    prefixes = None if fmt.rdf == ox.RdfFormat.N_TRIPLES else prefixes_for(base)
-    data = ox.serialize(triples, format=fmt.rdf, prefixes=prefixes)
-    return data or b""
+def expanded(request: Request) -> bool:
+    """Whether the client asks for expanded JSON-LD: it names the profile (JSON-LD 1.1 §9) in ``Accept``."""
+    return EXPANDED in request.headers.get("accept", "")
+
+
+def context_url(request: Request) -> str:
+    """The URL of the JSON-LD context on this server (what compacted documents reference)."""
+    return str(request.base_url) + "context.jsonld"
+
+
+def serialize(triples: list[ox.Triple], fmt: Format, view: View, subject: Resource | None = None, *,
+              expand: bool = False) -> bytes:
+    """A description in ``fmt``: its subject first, only the prefixes it uses, JSON-LD compacted
+    unless ``expand`` (:func:`cpbkg.sparql.rdfdoc.write_document`)."""
+    context = None if fmt.name != "jsonld" or expand else context_url(view.request)
+    return write_document(triples, fmt, prefixes_for(view.base), subject=subject, context=context)
 
 
 # ---------------------------------------------------------------------- answering one resource
 
 
-def _etag(view: View, fmt: Format, key: str) -> str:
-    """Changes with the data, the format, the page language and the resource."""
-    lang = view.lang if fmt.rdf is None else "-"
+def _etag(view: View, fmt: Format, key: str, expand: bool = False) -> str:
+    """Changes with the data, the format (and JSON-LD's form), the page language and the resource."""
+    lang = view.lang if fmt.rdf is None else "expanded" if expand else "-"
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    return f'W/"{view.loaded.data_version}-{fmt.suffix}-{lang}-{digest}"'
+    return f'W/"{view.loaded.data_version}-{fmt.extension}-{lang}-{digest}"'
 
 
 def not_found(view: View, uri: str | None) -> Response:
@@ -224,8 +188,8 @@ def answer(view: View, node: Resource, fmt: Format | None, variant_url: Callable
         if fmt is None:
             return not_acceptable()
     headers = {
-        "Link": ", ".join(f'<{variant_url(f.suffix)}>; rel="alternate"; type="{f.media_type}"' for f in FORMATS),
-        "Content-Location": variant_url(fmt.suffix) if fmt.rdf else _with_lang(view, variant_url(fmt.suffix)),
+        "Link": ", ".join(f'<{variant_url(f.extension)}>; rel="alternate"; type="{f.media_type}"' for f in FORMATS),
+        "Content-Location": variant_url(fmt.extension) if fmt.rdf else _with_lang(view, variant_url(fmt.extension)),
         "Cache-Control": "public, max-age=300",
     }
     vary = ["Accept"] if negotiated else []
@@ -233,7 +197,8 @@ def answer(view: View, node: Resource, fmt: Format | None, variant_url: Callable
         vary.append("Accept-Language")
     if vary:
         headers["Vary"] = ", ".join(vary)
-    etag = _etag(view, fmt, node.value + variant_url(fmt.suffix))
+    expand = negotiated and fmt.name == "jsonld" and expanded(view.request)
+    etag = _etag(view, fmt, node.value + variant_url(fmt.extension), expand)
     headers["ETag"] = etag
     if etag in [v.strip() for v in view.request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
@@ -242,13 +207,13 @@ def answer(view: View, node: Resource, fmt: Format | None, variant_url: Callable
         for key, value in headers.items():
             response.headers[key] = value
         return response
-    data = serialize(triples() if triples else view.describer.description(node), fmt, view.base)
+    data = serialize(triples() if triples else view.describer.description(node), fmt, view, node, expand=expand)
     return Response(data, media_type=fmt.content_type, headers=headers)
 
 
 def resource_page(view: View, node: Resource, *, external: bool = False) -> Response:
     page = view.describer.page(node)
-    formats = [(f, _variant_path(view, node, f.suffix)) for f in RDF_FORMATS]
+    formats = [(f, _variant_path(view, node, f.extension)) for f in RDF_FORMATS]
     return view.render("resource.html", page=page, formats=formats, external=external,
                        sparql=f"DESCRIBE <{node.value}>", progress=progress_page(view, page))
 
@@ -286,10 +251,7 @@ def _normalise(path: str) -> str:
 
 def _request_path(request: Request) -> str:
     raw = request.scope.get("raw_path")
-    if isinstance(raw, bytes):
-        path = raw.decode("utf-8", "replace").split("?", 1)[0]
-    else:
-        path = request.url.path
+    path = raw.decode("utf-8", "replace").split("?", 1)[0] if isinstance(raw, bytes) else request.url.path
     return path.lstrip("/")
 
 
@@ -340,7 +302,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {200: {"description": "The resourc
 @router.api_route("/id/{rest:path}", methods=["GET", "HEAD"], tags=["linked data"], responses=_RESPONSES,
                   summary="Dereference a CPB-KG URI", response_class=Response)
 def dereference_id(request: Request, rest: str) -> Response:
-    """``{base}id/…``: HTML or RDF by content negotiation, or by suffix (.html .ttl .jsonld .nt .rdf)."""
+    """``{base}id/…``: HTML or RDF by content negotiation, or by suffix (.html .ttl .jsonld .nt .rdf .trig .nq)."""
     return serve_path(request)
 
 
@@ -369,7 +331,7 @@ def dereference_data(request: Request, rest: str) -> Response:
                   summary="What CPB-KG says about an external resource", response_class=Response)
 def external_resource(request: Request,
                       uri: str = Query(..., description="an absolute http(s) URI, e.g. http://metadata.un.org/sdg/2"),
-                      format: str | None = Query(None, description="html, ttl, jsonld, nt or rdf; "
+                      format: str | None = Query(None, description="html, ttl, jsonld, nt, rdf, trig or nq; "
                                                  "default: content negotiation")) -> Response:
     """The in-graph description of a resource outside our base (e.g. a UN SDG); ours redirect to their path."""
     view = View(request)
@@ -385,7 +347,7 @@ def external_resource(request: Request,
     local = uri.startswith(view.base) and uri[len(view.base):].startswith(RESOURCE_PATHS)
     if path is not None and (local or path.startswith("/ontology")):
         if not path.startswith("/ontology") and fmt is not None:
-            path += "." + fmt.suffix
+            path += "." + fmt.extension
         return RedirectResponse(view.url(path), status_code=301)
     node = _node(uri)
     if node is None or not view.describer.exists(node):
@@ -409,7 +371,7 @@ def _ontology(request: Request, fmt: Format | None) -> Response:
 
     def html() -> Response:
         doc = view.describer.ontology_doc()
-        return view.render("ontology.html", doc=doc, formats=[(f, variant(f.suffix)) for f in RDF_FORMATS])
+        return view.render("ontology.html", doc=doc, formats=[(f, variant(f.extension)) for f in RDF_FORMATS])
 
     return answer(view, node, fmt, variant, html=html, triples=view.describer.ontology_triples)
 
@@ -424,8 +386,26 @@ def ontology(request: Request) -> Response:
 @router.api_route("/ontology.{suffix}", methods=["GET", "HEAD"], tags=["linked data"], responses=_RESPONSES,
                   summary="The CPB-KG ontology in one format", response_class=Response)
 def ontology_variant(request: Request, suffix: str) -> Response:
-    """``/ontology.ttl``, ``.jsonld``, ``.nt``, ``.rdf`` or ``.html``."""
+    """``/ontology.ttl``, ``.jsonld``, ``.nt``, ``.rdf``, ``.trig``, ``.nq`` or ``.html``."""
     fmt = BY_SUFFIX.get(suffix)
     if fmt is None:
         return not_found(View(request), ONTOLOGY_IRI + "." + suffix)
     return _ontology(request, fmt)
+
+
+# ---------------------------------------------------------------------- the JSON-LD context
+
+
+@router.api_route("/context.jsonld", methods=["GET", "HEAD"], tags=["linked data"],
+                  summary="The JSON-LD context of CPB-KG's documents", response_class=Response,
+                  responses={200: {"content": {"application/ld+json": {}}}})
+def context(request: Request) -> Response:
+    """The context compacted JSON-LD documents reference: each prefix of the one map a term for its namespace."""
+    view = View(request)
+    memorable(request)
+    etag = f'W/"{view.loaded.data_version}-context-{hashlib.sha256(view.base.encode()).hexdigest()[:12]}"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=3600"}
+    if etag in [v.strip() for v in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    body = json.dumps(jsonld_context(prefixes_for(view.base)), indent=1).encode("utf-8") + b"\n"
+    return Response(body, media_type=SPARQL_FORMATS["jsonld"].content_type, headers=headers)

@@ -9,6 +9,8 @@ Requests (SPARQL 1.1 Protocol §2.1):
   either, the default graph is the union of the store's named graphs (``sd:UnionDefaultGraph``);
 * ``format=`` (``json``, ``xml``, ``csv``, ``tsv``, ``ttl``, ``nt``, ``jsonld``, ``rdfxml``,
   ``trig``, ``nq`` or a media type) overrides ``Accept``.
+* ``bom=1``: a CSV answer starts with a UTF-8 byte-order mark (for Excel, which otherwise reads it
+  in the local code page and garbles the Chinese).
 
 Answers are negotiated on ``Accept`` with q-values (:mod:`cpbkg.web.negotiation`): SPARQL
 JSON (the default), XML, CSV, TSV for SELECT and ASK; Turtle (the default), N-Triples,
@@ -16,9 +18,17 @@ JSON-LD, RDF/XML, TriG, N-Quads for CONSTRUCT and DESCRIBE; an HTML table when a
 for ``text/html``. ``GET /sparql`` without a query returns the SPARQL 1.1 Service Description,
 negotiated the same way.
 
+Answers stream: a worker writes the answer in the negotiated format as pyoxigraph evaluates it,
+and the route sends it on chunk by chunk once it is larger than the pool reads ahead
+(:class:`StreamedAnswer`), so the whole graph comes back, whatever its size, with flat memory.
+The safety bound is ``Settings.result_bytes`` per answer (and a row cap, ``Settings.result_cap``,
+if the operator sets one); the timeout counts to the last byte. An answer that fails before its
+first byte gets its status; one that fails after it is cut, visibly (:func:`cut_marker`;
+docs/decisions/0014-streaming.md).
+
 Statuses: 400 for a malformed query (the message gives line and column) or a refused one
-(update, ``LOAD``, ``SERVICE``); 422 for a valid query over the result cap or that cannot be
-evaluated (an unknown function); 406 when no acceptable format fits; 413 for a body over
+(update, ``LOAD``, ``SERVICE``); 422 for a valid query that cannot be evaluated (an unknown
+function), over a row cap, or over the byte bound before its first byte was sent; 406 when no acceptable format fits; 413 for a body over
 ``Settings.max_body``; 415 for a POST type other than the two above or a charset other than
 UTF-8; 503 when the query ran past the timeout or out of memory (its worker is killed; everyone
 else is still answered) or no worker became free within the timeout. Successful answers carry
@@ -37,37 +47,53 @@ from __future__ import annotations
 import email.utils
 import gzip
 import hashlib
-import html
 import json
+import logging
+import time
+import zlib
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs, parse_qsl
 
 import anyio
 import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from starlette.datastructures import Headers, State
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope, Send
 
 from cpbkg import __version__
+from cpbkg.build.tables import BOM
 from cpbkg.errors import (
     BodyTooLarge,
-    NotAcceptable,
+    CpbkgError,
     QueryRefused,
     RequestError,
     RequestTimeout,
+    ResultTooLarge,
     ServerBusy,
     UnsupportedMediaType,
 )
+from cpbkg.formats import FORMAT_VALUES, FORMATS, GRAPHS, HTML, format_choice, lookup
 from cpbkg.sparql.execute import Answer
-from cpbkg.sparql.formats import FORMAT_VALUES, FORMATS, format_choice
-from cpbkg.sparql.pool import PoolClosed
+from cpbkg.sparql.pool import SPOOL_BYTES, STREAM_FACTOR, AnswerStream
 from cpbkg.sparql.service import Prepared, QueryService
 from cpbkg.web.memo import memorable
-from cpbkg.web.negotiation import GRAPH_OFFERS, RESULT_OFFERS, negotiate, wants
+from cpbkg.web.negotiation import (
+    GRAPH_OFFERS,
+    PAGE_OFFERS,
+    RESULT_OFFERS,
+    ShortKeyCache,
+    accepts_coding,
+    choose,
+    negotiate,
+)
+from cpbkg.web.state import ServingState, public_base, serving
+from cpbkg.web.view import page_language, render_document, service_page
 
 router = APIRouter(tags=["SPARQL"])
+log = logging.getLogger(__name__)
 
 #: answers smaller than this are not worth compressing
 GZIP_MIN = 1000
@@ -96,8 +122,8 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
     304: {"description": "Not modified (ETag / Last-Modified)."},
     400: {"description": "Malformed query (message with line and column), or refused query (update, LOAD, "
                          "SERVICE).", "content": {"text/plain": {}}},
-    422: {"description": "More results than the cap, or a valid query that cannot be evaluated "
-                         "(e.g. an unsupported function).", "content": {"text/plain": {}}},
+    422: {"description": "A valid query that cannot be evaluated (e.g. an unsupported function), or more "
+                         "results than a row cap the operator set.", "content": {"text/plain": {}}},
     406: {"description": "No acceptable format for this kind of answer.", "content": {"text/plain": {}}},
     413: {"description": "Request body too large."},
     415: {"description": "POST body type not taken (only form-encoded and application/sparql-query, UTF-8)."},
@@ -109,7 +135,7 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def query_service(request: Request) -> QueryService:
-    return request.app.state.query_service  # type: ignore[no-any-return]
+    return serving(request).query_service
 
 
 def choose_formats(request: Request, values: list[str]) -> tuple[str | None, str | None, bool]:
@@ -125,7 +151,7 @@ def formats_for(accept: str | None, values: list[str]) -> tuple[str | None, str 
     """:func:`choose_formats` on the header's value."""
     if values:
         for value in values:
-            if value.strip().lower() == "html":
+            if lookup(value, [HTML]) is not None:
                 return "json", "ttl", True
             choice = format_choice(value)
             if choice is not None:
@@ -134,16 +160,17 @@ def formats_for(accept: str | None, values: list[str]) -> tuple[str | None, str 
     return _negotiated(accept)
 
 
-@lru_cache(maxsize=256)
+@ShortKeyCache
 def _negotiated(accept: str | None) -> tuple[str | None, str | None, bool]:
-    if wants(accept, "text/html", over=[m for m, _ in RESULT_OFFERS + GRAPH_OFFERS]):
+    # HTML (a table) only for a client that names it and prefers it to every data format
+    if negotiate(accept, PAGE_OFFERS + RESULT_OFFERS + GRAPH_OFFERS) == "html":
         return "json", "ttl", True
     return negotiate(accept, RESULT_OFFERS), negotiate(accept, GRAPH_OFFERS), False
 
 
 def last_modified(request: Request) -> str:
     """The build time of the data, as an HTTP date."""
-    return http_date(request.app.state.store.release.built)
+    return http_date(serving(request).store.release.built)
 
 
 @lru_cache(maxsize=16)
@@ -177,21 +204,9 @@ def not_modified(request: Request | Headers, etag: str | None, modified: str | N
 
 
 def accepts_gzip(request: Request | Headers) -> bool:
-    """True if ``Accept-Encoding`` names gzip with a quality above 0."""
+    """True if ``Accept-Encoding`` accepts gzip (:func:`cpbkg.web.negotiation.accepts_coding`)."""
     headers = request.headers if isinstance(request, Request) else request
-    for part in headers.get("accept-encoding", "").split(","):
-        name, _, params = part.partition(";")
-        if name.strip().lower() not in ("gzip", "x-gzip"):
-            continue
-        for param in params.split(";"):
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    return float(value) > 0
-                except ValueError:
-                    return True
-        return True
-    return False
+    return accepts_coding(headers.get("accept-encoding"), "gzip", aliases=["x-gzip"])
 
 
 def _gzip(answer: Answer, service: QueryService, prepared: Prepared) -> bytes:
@@ -203,26 +218,21 @@ def _gzip(answer: Answer, service: QueryService, prepared: Prepared) -> bytes:
     return answer.gzipped
 
 
-def _run_blocking(state: State, prepared: Prepared, compress: bool) -> Answer:
-    # the service is looked up here, in the thread, not when the request began: a reload
-    # (POST /admin/reload) may have swapped it; a job that still met the retired pool closed
-    # is run once more on the current one
-    service: QueryService = state.query_service
-    try:
-        answer = service.run(prepared)
-    except PoolClosed:
-        if state.query_service is service:
-            raise
-        service = state.query_service
-        answer = service.run(prepared)
-    if compress and len(answer.body) >= GZIP_MIN:
+def _run_blocking(state: ServingState, prepared: Prepared, compress: bool) -> Answer:
+    # the request's own build: a reload (POST /admin/reload) stops its workers only once the
+    # requests on it are done (cpbkg.web.state)
+    service = state.query_service
+    answer = service.run(prepared)
+    if compress and answer.rest is None and len(answer.body) >= GZIP_MIN:
         _gzip(answer, service, prepared)
     return answer
 
 
-def _prepare(state: State, text: str, formats: tuple[str | None, str | None, bool], headers: Headers,
-             **options: object) -> tuple[Prepared, dict[str, str], bool]:
-    """Check a query; the validator headers of its answer; whether the client already has it."""
+def _prepare(state: ServingState, text: str, formats: tuple[str | None, str | None, bool], headers: Headers,
+             bom: bool = False, **options: object) -> tuple[Prepared, dict[str, str], bool]:
+    """Check a query; the validator headers of its answer; whether the client already has it.
+
+    ``bom``: a CSV answer is to start with a byte-order mark (another variant, another ETag)."""
     service: QueryService = state.query_service
     results_format, graph_format, as_html = formats
     prepared = service.prepare(text, results_format=results_format, graph_format=graph_format,
@@ -230,10 +240,21 @@ def _prepare(state: State, text: str, formats: tuple[str | None, str | None, boo
     response_headers = {"Vary": VARY}
     if not prepared.cacheable:
         return prepared, response_headers, False
-    etag = prepared.etag + ("-html" if as_html else "")
+    etag = prepared.etag + ("-html" if as_html else "") + ("-bom" if bom and _csv(prepared) else "")
     modified = http_date(state.store.release.built)
     response_headers.update({"ETag": etag, "Last-Modified": modified, "Cache-Control": CACHE_CONTROL})
     return prepared, response_headers, not_modified(headers, etag, modified)
+
+
+def _csv(prepared: Prepared) -> bool:
+    """Whether a query's answer will be CSV (a SELECT or ASK asked for in CSV)."""
+    return prepared.scan.kind == "results" and prepared.job.results_format == "csv"
+
+
+def with_bom(answer: Answer) -> Answer:
+    """The answer after a UTF-8 byte-order mark (``?bom=1``: Excel reads CSV without one in the local
+    code page and garbles the Chinese); a new answer, so the cached one keeps its bytes."""
+    return Answer(answer.kind, answer.format, BOM + answer.body, rest=answer.rest)
 
 
 def _answer_response(answer: Answer, headers: dict[str, str], body: bytes | None) -> Response:
@@ -245,20 +266,135 @@ def _answer_response(answer: Answer, headers: dict[str, str], body: bytes | None
     return Response(answer.body, headers=headers)
 
 
-async def _run(state: State, prepared: Prepared, compress: bool) -> Answer:
-    """Run on a worker: wait (on the loop, up to the timeout) for a free worker slot, then use a thread."""
-    slots: anyio.CapacityLimiter = state.query_slots
+async def _run(state: ServingState, prepared: Prepared, compress: bool) -> Answer:
+    """Run on a worker: wait (on the loop, up to the timeout) for a free worker slot, then use a thread.
+
+    The slot is free again when the answer is in -- or, for an answer that streams on
+    (``Answer.rest``), once that stream is closed (:class:`StreamedAnswer` frees it).
+    """
+    slots = state.process.query_slots
     acquired = False
     with anyio.move_on_after(prepared.job.timeout):
         await slots.acquire()
         acquired = True
     if not acquired:
         raise ServerBusy(f"every query worker stayed busy for {prepared.job.timeout:g} s; try again later")
+    answer = None
     try:
-        return await anyio.to_thread.run_sync(_run_blocking, state, prepared, compress,
-                                              limiter=state.query_threads)
+        answer = await anyio.to_thread.run_sync(_run_blocking, state, prepared, compress,
+                                                limiter=state.process.query_threads)
+        return answer
     finally:
-        slots.release()
+        if answer is None or answer.rest is None:
+            slots.release()
+
+
+async def _stop(state: ServingState, answer: Answer) -> None:
+    """Close the stream of an answer that will not be sent on, and free its query slot."""
+    stream = answer.rest
+    answer.rest = None
+    with anyio.CancelScope(shield=True):
+        try:
+            if stream is not None:
+                await anyio.to_thread.run_sync(stream.close, limiter=state.process.query_threads)
+        finally:
+            state.process.query_slots.release()
+
+
+def cut_marker(exc: BaseException) -> bytes:
+    """What ends a streamed answer that could not be sent whole: a line that no parser of any format we
+    send accepts -- it opens a string it never closes (JSON, CSV, TSV, N-Triples, Turtle) and ends
+    in an end tag it never closes (XML, even read leniently) -- and names the error.
+
+    >>> cut_marker(QueryRefused('x "y" <z>'))[-22:]
+    b"complete: x 'y' (z>\\n</"
+    """
+    message = " ".join(str(exc).split()).replace('"', "'").replace("<", "(").replace("&", "+")
+    return f'\n"CPBKG-ERROR {type(exc).__name__}: the answer is cut here, it is not complete: {message}\n</'.encode()
+
+
+def _next_chunk(stream: AnswerStream, compressor: Any) -> bytes | None:
+    """The next chunk of a stream, compressed if ``compressor``; None at the end (in a thread)."""
+    chunk = stream.read()
+    if compressor is None:
+        return chunk
+    if chunk is None:
+        return None
+    return compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+class StreamedAnswer(Response):
+    """An answer too large to hold, sent as its worker writes it (chunked transfer encoding).
+
+    The body is what the worker pool read ahead (``Answer.body``), then each chunk of
+    ``Answer.rest`` once the client has taken the one before (back-pressure: the worker waits, and
+    the time it waits is not counted against the job's timeout). The client going away stops the
+    answer; so does a client that takes no chunk for the timeout, or has not taken the whole answer
+    :data:`~cpbkg.sparql.pool.STREAM_FACTOR` times the timeout after it started. An error after the first byte was sent cannot change
+    the status any more: the body then ends with :func:`cut_marker` and the connection is closed
+    without the last chunk of the chunked encoding, so every HTTP client sees an incomplete
+    answer and every parser an invalid document (docs/decisions/0014-streaming.md).
+    """
+
+    def __init__(self, state: ServingState, answer: Answer, headers: dict[str, str], *, compress: bool) -> None:
+        self.state = state
+        self.answer = answer
+        self.compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS) if compress else None
+        headers["Content-Type"] = answer.content_type
+        if compress:
+            headers["Content-Encoding"] = "gzip"
+        super().__init__(None, headers=headers)
+        del self.headers["content-length"]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            async with anyio.create_task_group() as group:
+                async def client_gone() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    group.cancel_scope.cancel()
+
+                group.start_soon(client_gone)
+                await self._send(scope, send)
+                group.cancel_scope.cancel()
+        finally:
+            await _stop(self.state, self.answer)
+
+    async def _send(self, scope: Scope, send: Send) -> None:
+        stream = self.answer.rest
+        assert stream is not None
+        threads = self.state.process.query_threads
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        if scope.get("method") == "HEAD":
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        chunk: bytes | None = self.answer.body
+        compressor = self.compressor
+        if compressor is not None:
+            chunk = await anyio.to_thread.run_sync(
+                lambda: compressor.compress(self.answer.body) + compressor.flush(zlib.Z_SYNC_FLUSH), limiter=threads)
+        while chunk is not None:
+            if chunk:
+                start = time.monotonic()
+                with anyio.move_on_after(max(min(stream.job.timeout, stream.ends_by - start), 0)) as waited:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                stream.waited(time.monotonic() - start)
+                if waited.cancelled_caught:
+                    log.warning("answer cut after %d bytes: its client took no chunk for %g s, or the answer was not "
+                                "whole %g s after it started", stream.size, stream.job.timeout,
+                                STREAM_FACTOR * stream.job.timeout)
+                    return  # incomplete: uvicorn closes the connection
+            try:
+                chunk = await anyio.to_thread.run_sync(_next_chunk, stream, self.compressor, limiter=threads)
+            except CpbkgError as exc:
+                log.warning("answer cut after %d bytes: %s", stream.size, exc)
+                marker = cut_marker(exc)
+                if self.compressor is not None:
+                    marker = self.compressor.compress(marker) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
+                await send({"type": "http.response.body", "body": marker, "more_body": True})
+                return  # incomplete: uvicorn closes the connection without the last chunk
+        await send({"type": "http.response.body", "body": self.compressor.flush() if self.compressor else b"",
+                    "more_body": False})
 
 
 async def answer_query(
@@ -270,17 +406,23 @@ async def answer_query(
     named_graphs: list[str] | None = None,
     substitutions: dict[ox.Variable, ox.NamedNode | ox.Literal] | None = None,
     union: bool | None = None,
+    row_cap: int | None = None,
+    bom: bool = False,
 ) -> Response:
-    """Check, run (or take from the cache) and send one query's answer."""
+    """Check, run (or take from the cache) and send one query's answer (``row_cap``: as
+    :meth:`~cpbkg.sparql.service.QueryService.prepare`; ``bom``: a CSV answer after a byte-order mark)."""
     service = query_service(request)
+    limit = serving(request).settings.max_query_bytes
+    if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:  # before the lexer reads it
+        raise BodyTooLarge(f"the query is over {limit} bytes, the longest this endpoint takes (max_query_bytes)")
     as_html = formats[2]
     options = {"default_graphs": default_graphs, "named_graphs": named_graphs, "substitutions": substitutions,
-               "union": union}
+               "union": union, "row_cap": row_cap}
     if len(text) <= _SCAN_INLINE_MAX:
-        prepared, headers, fresh = _prepare(request.app.state, text, formats, request.headers, **options)
+        prepared, headers, fresh = _prepare(serving(request), text, formats, request.headers, bom, **options)
     else:  # lexing a long text takes a while: not on the event loop
         prepared, headers, fresh = await anyio.to_thread.run_sync(
-            lambda: _prepare(request.app.state, text, formats, request.headers, **options))
+            lambda: _prepare(serving(request), text, formats, request.headers, bom, **options))
     if prepared.cacheable:
         memorable(request)  # the same answer for as long as the data is the same
     if fresh:
@@ -288,21 +430,31 @@ async def answer_query(
     compress = accepts_gzip(request) and not as_html
     answer = service.cached(prepared)
     if answer is None:
-        answer = await _run(request.app.state, prepared, compress)
+        answer = await _run(serving(request), prepared, compress)
+    if bom and answer.format == "csv":
+        answer = with_bom(answer)
+    if answer.rest is not None:
+        if not as_html:
+            return StreamedAnswer(serving(request), answer, headers, compress=compress)
+        await _stop(serving(request), answer)
+        raise ResultTooLarge(f"the answer is larger than {SPOOL_BYTES >> 20} MiB: too large to show as a page; "
+                             "ask for it as data (format=json, csv, tsv, xml, ttl, nt)")
     if as_html:
         body = await anyio.to_thread.run_sync(render_html_answer, answer, text)
-        headers["Content-Type"] = "text/html; charset=utf-8"
+        headers["Content-Type"] = HTML.content_type
         return Response(body, headers=headers)
     gzipped = None
     if compress and len(answer.body) >= GZIP_MIN:
-        if answer.gzipped is None and len(answer.body) > _GZIP_INLINE_MAX:
+        if bom and answer.format == "csv":  # not the cached answer: compressed for this response only
+            gzipped = await anyio.to_thread.run_sync(lambda: gzip.compress(answer.body, compresslevel=6, mtime=0))
+        elif answer.gzipped is None and len(answer.body) > _GZIP_INLINE_MAX:
             gzipped = await anyio.to_thread.run_sync(_gzip, answer, service, prepared)
         else:
             gzipped = _gzip(answer, service, prepared)
     return _answer_response(answer, headers, gzipped)
 
 
-def cached_answer(state: State, query_string: bytes, headers: Headers) -> Response | None:
+def cached_answer(state: ServingState, query_string: bytes, headers: Headers) -> Response | None:
     """The response to ``GET /sparql?query=...`` when its answer is in the cache, else None.
 
     The fast path of :class:`cpbkg.web.app` (no routing, no dependency injection): the same
@@ -314,7 +466,7 @@ def cached_answer(state: State, query_string: bytes, headers: Headers) -> Respon
     for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
         params.setdefault(key, []).append(value)
     texts = params.get("query")
-    if not texts or len(texts) != 1 or "update" in params or len(texts[0]) > _SCAN_INLINE_MAX:
+    if not texts or len(texts) != 1 or "update" in params or "bom" in params or len(texts[0]) > _SCAN_INLINE_MAX:
         return None
     formats = formats_for(headers.get("accept"), params.get("format", []))
     if formats[2]:
@@ -345,6 +497,11 @@ def _refuse_update(params: dict[str, list[str]] | object) -> None:
                        "(only SELECT, ASK, CONSTRUCT and DESCRIBE queries run)")
 
 
+def wants_bom(values: list[str]) -> bool:
+    """``bom=1`` (or ``true``, ``yes``): a CSV answer starts with a UTF-8 byte-order mark."""
+    return any(v.strip().lower() in ("1", "true", "yes") for v in values)
+
+
 def _one_query(values: list[str]) -> str | None:
     if len(values) > 1:
         raise RequestError(f"give one query, not {len(values)} (the query parameter appears {len(values)} times)")
@@ -371,7 +528,8 @@ async def sparql_get(
     dg = params.getlist("default-graph-uri")
     ng = params.getlist("named-graph-uri")
     return await answer_query(request, text, formats=choose_formats(request, params.getlist("format")),
-                              default_graphs=dg if dg or ng else None, named_graphs=ng if dg or ng else None)
+                              default_graphs=dg if dg or ng else None, named_graphs=ng if dg or ng else None,
+                              bom=wants_bom(params.getlist("bom")))
 
 
 _POST_BODY = {
@@ -398,7 +556,7 @@ async def read_body(request: Request, limit: int, timeout: float | None = None) 
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(f"the request body is {declared} bytes; this endpoint takes at most {limit}")
     if timeout is None:
-        timeout = float(getattr(request.app.state.settings, "body_timeout", 30.0))
+        timeout = serving(request).settings.body_timeout
     chunks = []
     size = 0
     try:
@@ -458,7 +616,7 @@ async def sparql_post(request: Request) -> Response:
                                    "application/x-www-form-urlencoded (query=...) or application/sparql-query")
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(f"the body must be UTF-8, not {charset}")
-    body = await read_body(request, request.app.state.settings.max_body)
+    body = await read_body(request, serving(request).settings.max_body)
     url = request.query_params
     if "update" in url:
         _refuse_update(url)
@@ -483,22 +641,26 @@ async def sparql_post(request: Request) -> Response:
     ng = url.getlist("named-graph-uri") + fields.get("named-graph-uri", [])
     fmt = url.getlist("format") + fields.get("format", [])
     return await answer_query(request, text, formats=choose_formats(request, fmt),
-                              default_graphs=dg if dg or ng else None, named_graphs=ng if dg or ng else None)
+                              default_graphs=dg if dg or ng else None, named_graphs=ng if dg or ng else None,
+                              bom=wants_bom(url.getlist("bom") + fields.get("bom", [])))
 
 
 # --------------------------------------------------------------------------- service description
 
 
 def endpoint_url(request: Request) -> str:
-    """The URL the client used for the endpoint (no query string)."""
-    return str(request.url.replace(query="", fragment=""))
+    """The endpoint's URL (no query string), on the configured public base, never the request's Host."""
+    return public_base(request.scope) + request.url.path
 
 
 def service_graph(request: Request) -> list[ox.Triple]:
     """The SPARQL 1.1 Service Description of this endpoint."""
-    settings = request.app.state.settings
-    loaded = request.app.state.store
-    sd = lambda local: ox.NamedNode(SD + local)
+    settings = serving(request).settings
+    loaded = serving(request).store
+
+    def sd(local: str) -> ox.NamedNode:
+        return ox.NamedNode(SD + local)
+
     endpoint = ox.NamedNode(endpoint_url(request))
     service = ox.BlankNode("service")
     dataset = ox.BlankNode("dataset")
@@ -511,8 +673,10 @@ def service_graph(request: Request) -> list[ox.Triple]:
         ox.Triple(service, ox.NamedNode(DCT + "title"), ox.Literal("CPB-KG SPARQL endpoint (read-only)", language="en")),
         ox.Triple(service, ox.NamedNode(DCT + "description"), ox.Literal(
             f"Read-only SPARQL 1.1 query endpoint of CPB-KG {__version__}. Queries run for at most "
-            f"{settings.query_timeout:g} s and return at most {settings.result_cap} rows or triples; "
-            "updates, LOAD" + ("" if settings.allow_service else " and SERVICE") + " are refused.", language="en")),
+            f"{settings.query_timeout:g} s, answers streamed to the last byte included, and answers are at most "
+            f"{settings.result_bytes} bytes"
+            + (f" and {settings.result_cap} rows or triples" if settings.result_cap else "")
+            + "; updates, LOAD" + ("" if settings.allow_service else " and SERVICE") + " are refused.", language="en")),
         ox.Triple(service, sd("defaultDataset"), dataset),
         ox.Triple(dataset, RDF_TYPE, sd("Dataset")),
         ox.Triple(dataset, sd("defaultGraph"), default),
@@ -527,9 +691,10 @@ def service_graph(request: Request) -> list[ox.Triple]:
             "the union of the named graphs", language="en")))
     if settings.allow_service:
         triples.append(ox.Triple(service, sd("feature"), sd("BasicFederatedQuery")))
-    for name in FORMATS.values():
-        triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(name.w3c)))
-    for graph in sorted(request.app.state.store.store.named_graphs(), key=str):
+    for fmt in FORMATS.values():
+        if fmt.w3c is not None:
+            triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(fmt.w3c)))
+    for graph in sorted(loaded.store.named_graphs(), key=str):
         if not isinstance(graph, ox.NamedNode):
             continue
         node = ox.BlankNode("g" + hashlib.sha1(graph.value.encode("utf-8")).hexdigest()[:12])
@@ -538,13 +703,15 @@ def service_graph(request: Request) -> list[ox.Triple]:
     return triples
 
 
-SD_OFFERS = GRAPH_OFFERS[:4] + (("text/html", "html"),) + GRAPH_OFFERS[4:]
+#: the service description is RDF, or a page for a client that names text/html
+SD_FORMATS = {f.name: f for f in (*GRAPHS, HTML)}
+SD_OFFERS = PAGE_OFFERS + GRAPH_OFFERS
 SD_PREFIXES = {"sd": SD, "dcterms": DCT, "void": VOID, "formats": "http://www.w3.org/ns/formats/"}
 
 
 def _service_description_body(request: Request, fmt: str) -> bytes:
-    cache: dict[tuple[str, str], bytes] = request.app.state.sd_cache
-    key = (endpoint_url(request), fmt)
+    cache = serving(request).sd_cache
+    key = (endpoint_url(request), fmt if fmt != "html" else f"html-{page_language(request)}")  # a page per language
     body = cache.get(key)
     if body is None:
         triples = service_graph(request)
@@ -559,61 +726,22 @@ def _service_description_body(request: Request, fmt: str) -> bytes:
 
 
 async def service_description(request: Request, format_values: list[str]) -> Response:
-    if format_values:
-        fmt = None
-        for value in format_values:
-            if value.strip().lower() == "html":
-                fmt = "html"
-                break
-            choice = format_choice(value)
-            if choice is not None and choice[1] is not None:
-                fmt = choice[1]
-                break
-        if fmt is None:
-            raise NotAcceptable(f"the service description is RDF: format= one of ttl, nt, jsonld, rdfxml, trig, nq, html; "
-                                f"not {format_values[0]!r}")
-    else:
-        fmt = negotiate(request.headers.get("accept"), SD_OFFERS)
-        if fmt is None:
-            raise NotAcceptable("the service description is given as text/turtle, application/n-triples, "
-                                "application/ld+json, application/rdf+xml, application/trig, application/n-quads "
-                                "or text/html; none of them was acceptable")
-    etag = f'W/"{request.app.state.store.data_version}-sd-{fmt}"'
-    headers = {"Vary": VARY, "ETag": etag, "Cache-Control": CACHE_CONTROL}
+    fmt = choose(request.headers.get("accept"), format_values, tuple(SD_FORMATS.values()), offers=SD_OFFERS,
+                 what="the service description is RDF (or a page)")
+    page = fmt == "html"  # the site's page, in the request's language
+    etag = f'W/"{serving(request).store.data_version}-sd-{fmt}{"-" + page_language(request) if page else ""}"'
+    headers = {"Vary": VARY + (", Accept-Language" if page else ""), "ETag": etag, "Cache-Control": CACHE_CONTROL}
     if not_modified(request, etag, None):
         return Response(status_code=304, headers=headers)
     body = await anyio.to_thread.run_sync(_service_description_body, request, fmt)
-    headers["Content-Type"] = "text/html; charset=utf-8" if fmt == "html" else FORMATS[fmt].content_type
+    headers["Content-Type"] = SD_FORMATS[fmt].content_type
     return Response(body, headers=headers)
 
 
 def _sd_html(request: Request, triples: list[ox.Triple]) -> bytes:
-    settings = request.app.state.settings
-    url = html.escape(endpoint_url(request))
     graphs = sorted(str(t.object)[1:-1] for t in triples if t.predicate.value == SD + "name")
-    formats = "".join(f"<li><code>{html.escape(f.media_type)}</code> ({html.escape(f.label)}; "
-                      f"<code>format={f.name}</code>)</li>" for f in FORMATS.values())
-    items = "".join(f"<li><code>{html.escape(g)}</code></li>" for g in graphs)
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>CPB-KG SPARQL endpoint</title>
-<link rel="stylesheet" href="/static/cpbkg.css"></head>
-<body><main>
-<h1>CPB-KG SPARQL endpoint</h1>
-<p>This is a read-only <a href="https://www.w3.org/TR/sparql11-protocol/">SPARQL 1.1 Protocol</a> endpoint:
-<code>{url}</code>. Write queries in the <a href="/query">query editor</a>, or send them with
-<code>GET {url}?query=…</code>, a form POST (<code>query=…</code>) or a POST of
-<code>application/sparql-query</code>. Named, parameterised queries: <a href="/queries/">/queries/</a>.
-Dumps: <a href="/dumps/">/dumps/</a>.</p>
-<p>Limits: {settings.query_timeout:g} s per query, {settings.result_cap} rows or triples per answer.
-Updates, <code>LOAD</code>{"" if settings.allow_service else " and <code>SERVICE</code>"} are refused.
-The default graph is {"the union of the named graphs" if settings.union_default_graph else "the store's default graph"}.</p>
-<h2>Answer formats</h2><ul>{formats}</ul>
-<h2>Named graphs</h2><ul>{items}</ul>
-<p>This description as <a href="?format=ttl">Turtle</a>, <a href="?format=jsonld">JSON-LD</a>,
-<a href="?format=rdfxml">RDF/XML</a>.</p>
-</main></body></html>
-"""
-    return page.encode("utf-8")
+    return service_page(request, url=endpoint_url(request), settings=serving(request).settings,
+                        formats=FORMATS.values(), graphs=graphs)
 
 
 # --------------------------------------------------------------------------- HTML answers (browsers)
@@ -622,38 +750,27 @@ The default graph is {"the union of the named graphs" if settings.union_default_
 def render_html_answer(answer: Answer, text: str) -> bytes:
     """A results table (SELECT), a yes/no (ASK) or the Turtle (CONSTRUCT/DESCRIBE), for a browser."""
     if answer.kind == "graph":
-        inner = f"<pre>{html.escape(answer.body.decode('utf-8', 'replace'))}</pre>"
-    elif answer.kind == "boolean":
-        inner = f"<p class=\"answer\">{html.escape(str(json.loads(answer.body)['boolean']).lower())}</p>"
-    else:
-        doc = json.loads(answer.body)
-        names = doc["head"].get("vars", [])
-        head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
-        rows = []
-        for binding in doc["results"]["bindings"]:
-            cells = []
-            for n in names:
-                term = binding.get(n)
-                if term is None:
-                    cells.append("<td></td>")
-                elif term["type"] == "uri":
-                    v = html.escape(term["value"])
-                    cells.append(f'<td><a href="{v}">{v}</a></td>' if term["value"].startswith(("http://", "https://"))
-                                 else f"<td>{v}</td>")
-                else:
-                    extra = term.get("xml:lang") or term.get("datatype", "").rsplit("#", 1)[-1]
-                    suffix = f' <small>{html.escape(extra)}</small>' if extra and extra != "string" else ""
-                    cells.append(f"<td>{html.escape(term['value'])}{suffix}</td>")
-            rows.append("<tr>" + "".join(cells) + "</tr>")
-        inner = (f"<p>{len(rows)} rows</p><table><thead><tr>{head}</tr></thead><tbody>"
-                 + "".join(rows) + "</tbody></table>")
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>CPB-KG query answer</title>
-<link rel="stylesheet" href="/static/cpbkg.css"></head>
-<body><main><h1>Query answer</h1>
-<details><summary>Query</summary><pre>{html.escape(text)}</pre></details>
-{inner}
-<p><a href="/query">Query editor</a></p>
-</main></body></html>
-"""
-    return page.encode("utf-8")
+        return render_document("sparql_answer.html", query=text, kind="graph",
+                               graph=answer.body.decode("utf-8", "replace"))
+    if answer.kind == "boolean":
+        return render_document("sparql_answer.html", query=text, kind="boolean",
+                               boolean=str(json.loads(answer.body)["boolean"]).lower())
+    doc = json.loads(answer.body)
+    names = doc["head"].get("vars", [])
+    rows = [[_cell(binding.get(n)) for n in names] for binding in doc["results"]["bindings"]]
+    return render_document("sparql_answer.html", query=text, kind="solutions", names=names, rows=rows)
+
+
+def _cell(term: dict[str, str] | None) -> tuple[str, str | None, str] | None:
+    """How the answer page shows a term of a solution: (text, link, language or datatype), None if unbound.
+
+    >>> _cell({"type": "literal", "value": "A.1", "xml:lang": "en"}), _cell({"type": "uri", "value": "urn:x"})
+    (('A.1', None, 'en'), ('urn:x', None, ''))
+    """
+    if term is None:
+        return None
+    value = term["value"]
+    if term["type"] == "uri":
+        return value, value if value.startswith(("http://", "https://")) else None, ""
+    extra = term.get("xml:lang") or term.get("datatype", "").rsplit("#", 1)[-1]
+    return value, None, "" if extra == "string" else extra

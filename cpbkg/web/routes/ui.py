@@ -10,267 +10,54 @@
 * ``/explore`` the goal x GBF-target matrix; ``/explore/goal/{goal}/target/{target}`` the links
   behind one cell with their basis and justification; ``/explore/node?uri=`` a node and its
   neighbours, in and out, each a link to continue from.
-* ``/search?q=`` labels and codes in any language (:meth:`cpbkg.describe.resource.Describer.search`:
-  case-insensitive, the text bound as a query parameter, never pasted into SPARQL, at most
-  :data:`SEARCH_LIMIT` results); every page has a search box in its header.
+* ``/search?q=&type=&lang=`` labels, codes and notes in any language (:meth:`cpbkg.describe.search.Search.search`:
+  word- and CJK-aware, case-insensitive, the text bound as a query parameter, never pasted into
+  SPARQL, at most :data:`SEARCH_LIMIT` results), as a page or as JSON (``Accept: application/json``
+  or ``format=json``: :func:`search_json`); every page has a search box in its header.
 * ``/static/...`` the CSS, JavaScript and vendored files of the package; ``/favicon.ico``.
 
-Every page is in Chinese and English (:mod:`cpbkg.web.i18n`), rendered by Jinja2 with
-autoescaping on: text from the graph is always escaped, and the query catalogue is passed to
-the page as JSON in a ``<script type="application/json">`` block with ``<``, ``>`` and ``&``
-written as ``\\u`` escapes so that it cannot close the block.
-
-This module also holds :class:`View`, the per-request rendering context that
-:mod:`cpbkg.web.routes.resources` uses too.
+Every page is in Chinese and English (:mod:`cpbkg.web.i18n`), rendered by the site's page
+framework (:mod:`cpbkg.web.view`) with autoescaping on: text from the graph is always escaped, and
+the query catalogue is passed to the page as JSON in a ``<script type="application/json">`` block
+with ``<``, ``>`` and ``&`` written as ``\\u`` escapes so that it cannot close the block.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
-import mimetypes
-import re
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlencode
+from typing import Annotated, Any
+from urllib.parse import quote
 
-import jinja2
+import anyio
 import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from markupsafe import Markup
-from starlette.routing import Match
 
 from cpbkg.config import Settings
+from cpbkg.describe.codes import kind_keys
+from cpbkg.describe.explorer import BASES, LinkMatrix
 from cpbkg.describe.model import Ref, SearchResults, cpb
 from cpbkg.describe.resource import Describer
-from cpbkg.errors import RequestError, SourceError
+from cpbkg.describe.search import TYPE_FILTERS, Hit
+from cpbkg.errors import BadParameter, RequestError, SourceError
+from cpbkg.formats import HTML, JSON, content_type, file_type
 from cpbkg.sparql.catalogue import load_catalogue
-from cpbkg.store.embedded import LoadedStore
-from cpbkg.vocab import ONTOLOGY_IRI
-from cpbkg.web import i18n
 from cpbkg.web.memo import memorable
+from cpbkg.web.negotiation import choose, wants
+from cpbkg.web.view import HTTP_IRI, PREFIXES, STATIC_DIR, View, json_for_script
 
 log = logging.getLogger(__name__)
-
-WEB_DIR = Path(__file__).resolve().parents[1]
-TEMPLATES_DIR = WEB_DIR / "templates"
-STATIC_DIR = WEB_DIR / "static"
 
 router = APIRouter()
 #: every page answers HEAD too (link checkers, caches)
 GET_HEAD = ["GET", "HEAD"]
-
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-#: URIs under the base whose descriptions cpbkg.web.routes.resources serves at the same path
-RESOURCE_PATHS = ("id/", "graph/", "dataset", "data/")
-#: URIs under the base that other routers answer (the endpoint, the dumps, the query API)
-SERVICE_PATHS = ("sparql", "dumps/", "queries/", ".well-known/")
-
-_env.tests["ref"] = lambda value: isinstance(value, Ref)
-
-#: an absolute http(s) IRI with none of the characters an IRI may not hold
-HTTP_IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
 #: search results shown at most
 SEARCH_LIMIT = 100
-
-
-def _prefixes() -> dict[str, str]:
-    from rdflib import Graph
-
-    from cpbkg.vocab import bind_prefixes
-
-    g = Graph()
-    bind_prefixes(g)
-    return {p: str(ns) for p, ns in g.namespaces() if p}
-
-
-#: prefix -> namespace of the prefixes CPB-KG writes (its dumps, its RDF answers)
-PREFIXES = _prefixes()
-
-
-def curie(iri: str) -> str:
-    """``cpb:Goal`` for ``https://w3id.org/cpbkg/ontology#Goal``; the IRI when no prefix fits.
-
-    >>> curie("http://www.w3.org/2004/02/skos/core#prefLabel"), curie("https://example.org/x")
-    ('skos:prefLabel', 'https://example.org/x')
-    """
-    best = ""
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and len(ns) > len(PREFIXES.get(best, "")) and re.fullmatch(r"[\w.-]+", iri[len(ns):]):
-            best = prefix
-    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else iri
-
-
-def json_for_script(data: object) -> Markup:
-    """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` in it.
-
-    >>> str(json_for_script({"q": "</script><script>alert(1)</script> & more"}))
-    '{"q": "\\\\u003c/script\\\\u003e\\\\u003cscript\\\\u003ealert(1)\\\\u003c/script\\\\u003e \\\\u0026 more"}'
-    """
-    text = json.dumps(data, ensure_ascii=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return Markup(text)
-
-
-def short_url(url: str, limit: int = 60) -> str:
-    """A URL to show as a link's text: no scheme, and the middle left out when it is long.
-
-    >>> short_url("https://www.cbd.int/gbf/targets/17/")
-    'www.cbd.int/gbf/targets/17'
-    >>> short_url("https://github.com/scbd/absch.cbd.int/blob/ddbb08b/app/app-data/bch/mapping/cpbNationalReport5-4.json")
-    'github.com/…/cpbNationalReport5-4.json'
-    """
-    text = re.sub(r"^https?://", "", url).rstrip("/")
-    if len(text) <= limit:
-        return text
-    host, _, rest = text.partition("/")
-    return f"{host}/…/{rest.rsplit('/', 1)[-1]}"
-
-
-def html_lang(tag: str | None) -> str:
-    """The HTML ``lang`` value for a literal's language tag ('' for none: language unknown).
-
-    >>> html_lang("zh"), html_lang("en"), html_lang(None)
-    ('zh-Hans', 'en', '')
-    """
-    if not tag:
-        return ""
-    return i18n.HTML_LANG.get(tag.lower(), tag)
-
-
-class View:
-    """One request's rendering context: language, links, the store, the templates."""
-
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        self.settings: Settings = request.app.state.settings
-        self.loaded: LoadedStore = request.app.state.store
-        base = self.settings.base_uri
-        self.base = base if base.endswith("/") else base + "/"
-        param = request.query_params.get("lang")
-        self.lang = i18n.negotiate_language(param, request.headers.get("accept-language"))
-        #: the language was chosen in the URL: links keep it
-        self.explicit_lang = param in i18n.LANGUAGES
-        self.describer = Describer(self.loaded.store, self.base)
-
-    # ------------------------------------------------------------------ strings and links
-
-    @property
-    def other_lang(self) -> str:
-        return i18n.other(self.lang)
-
-    def t(self, key: str, **values: object) -> str:
-        return i18n.t(key, self.lang, **values)
-
-    def url(self, path: str, **params: object) -> str:
-        """A link to a page of this site, keeping ``?lang=`` when the user chose it."""
-        path, hash_mark, fragment = path.partition("#")
-        items = [(k, str(v)) for k, v in params.items() if v is not None]
-        if self.explicit_lang:
-            items.append(("lang", self.lang))
-        query = urlencode(items, quote_via=quote, safe="")
-        if query:
-            path += ("&" if "?" in path else "?") + query
-        return path + hash_mark + fragment
-
-    def path_of(self, uri: str) -> str | None:
-        """The local path that serves a URI of this dataset or the ontology, else None.
-
-        Only paths this server answers: the linked-data paths of :mod:`cpbkg.web.routes.resources`
-        (:data:`RESOURCE_PATHS`) and the service paths other routers serve (:data:`SERVICE_PATHS`).
-        """
-        if uri == ONTOLOGY_IRI or uri.startswith(ONTOLOGY_IRI + "#"):
-            return "/ontology" + uri[len(ONTOLOGY_IRI):]
-        if uri.startswith(self.base):
-            rest = uri[len(self.base):]
-            if rest.startswith(RESOURCE_PATHS + SERVICE_PATHS):
-                return "/" + rest
-        return None
-
-    def href(self, item: Ref | ox.NamedNode | str | None) -> str | None:
-        """Where a link to a resource goes: its page on this site, or the URI itself (external)."""
-        if item is None:
-            return None
-        if isinstance(item, Ref):
-            if item.is_blank:
-                return None
-            uri, described = item.term.value, item.described
-        elif isinstance(item, ox.NamedNode):
-            uri, described = item.value, None
-        else:
-            uri, described = item, None
-        path = self.path_of(uri)
-        if path is not None:
-            return self.url(path)
-        if described is None:
-            try:
-                described = self.describer.exists(ox.NamedNode(uri))
-            except ValueError:
-                described = False
-        if described:
-            return self.url("/resource", uri=uri)
-        # only web links leave the site: an IRI of the data such as javascript:... is shown, not linked
-        return uri if HTTP_IRI.match(uri) else None
-
-    def node_url(self, item: Ref | str) -> str:
-        """The network view of a resource."""
-        uri = item.term.value if isinstance(item, Ref) else item
-        return self.url("/explore/node", uri=uri)
-
-    def switch_url(self) -> str:
-        """This page in the other language."""
-        items = [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"]
-        items.append(("lang", self.other_lang))
-        return self.request.url.path + "?" + urlencode(items, quote_via=quote, safe="")
-
-    def label(self, ref: Ref) -> str:
-        return ref.label(self.lang)
-
-    @property
-    def has_progress(self) -> bool:
-        """The progress pages (another router, :mod:`cpbkg.web.routes.progress`) are served by this app."""
-        return self.serves("/progress/")
-
-    def serves(self, path: str) -> bool:
-        """A route of this app answers ``GET path`` (checked once per app and path)."""
-        state = self.request.app.state
-        cache: dict[str, bool] = getattr(state, "ui_serves", None) or {}
-        if path not in cache:
-            scope = {"type": "http", "path": path, "method": "GET", "root_path": "", "headers": []}
-            cache[path] = any(route.matches(scope)[0] == Match.FULL for route in self.request.app.router.routes)
-            state.ui_serves = cache
-        return cache[path]
-
-    def source_text(self, ref: Ref) -> str:
-        """How a source is named: its label, else its URL without the scheme (not just a file name)."""
-        if ref.labels or ref.notation or ref.is_blank:
-            return ref.label(self.lang)
-        return short_url(ref.term.value)
-
-    # ------------------------------------------------------------------ rendering
-
-    def render(self, template: str, *, status: int = 200, headers: dict[str, str] | None = None,
-               **context: Any) -> HTMLResponse:
-        context.setdefault("search_text", "")
-        html = _env.get_template(template).render(
-            v=self, t=self.t, lang=self.lang, other_lang=self.other_lang, curie=curie,
-            page_lang=html_lang(self.lang), hl=html_lang, release=self.loaded.release, **context)
-        response = HTMLResponse(html, status_code=status, headers=headers)
-        response.headers.setdefault("Content-Language", self.lang)
-        response.headers.setdefault("Vary", "Accept-Language")
-        return response
-
-    def not_found(self, uri: str | None = None) -> HTMLResponse:
-        return self.render("error.html", status=404, title=self.t("not_found_title"), uri=uri, message=None)
+#: search results a JSON answer gives unless ``limit=`` says otherwise
+SEARCH_JSON_LIMIT = 20
 
 
 # ---------------------------------------------------------------------- home
@@ -331,20 +118,53 @@ CODED_KINDS = frozenset(cpb(name) for name in ("Goal", "Objective", "Indicator",
 # ---------------------------------------------------------------------- search
 
 
-@router.api_route("/search", methods=GET_HEAD, response_class=HTMLResponse, summary="Search labels and codes",
-                  tags=["pages"])
+def search_types(values: list[str]) -> frozenset[str] | None:
+    """The kinds the ``type=`` values ask for (comma-separated or repeated; None: any).
+
+    Raises:
+        BadParameter: a name that is not one of :data:`cpbkg.describe.search.TYPE_FILTERS`.
+    """
+    names = [n.strip().lower() for v in values for n in v.split(",") if n.strip()]
+    unknown = [n for n in names if n not in TYPE_FILTERS]
+    if unknown:
+        raise BadParameter(f"type={unknown[0]!r} is not a type of search; the types are {', '.join(TYPE_FILTERS)}")
+    return frozenset(k for n in names for k in TYPE_FILTERS[n]) if names else None
+
+
+@router.api_route("/search", methods=GET_HEAD, summary="Search labels, codes and notes",
+                  tags=["pages"], response_class=Response,
+                  responses={200: {"content": {"text/html": {}, "application/json": {}}},
+                             400: {"description": "an unknown type"}})
 def search(request: Request,
-           q: str = Query("", description="text to find in labels (skos:prefLabel, skos:altLabel, rdfs:label, "
-                                          "dcterms:title) and codes (skos:notation), any language, any case"),
-           ) -> HTMLResponse:
-    """Resources whose labels or codes contain the text, best first, at most 100."""
+           q: str = Query("", description="text to find: a code as people write it (Target 17, B.3, Art. 26, SDG 2, "
+                                          "CHN), or words of labels (skos:prefLabel, skos:altLabel, rdfs:label, "
+                                          "dcterms:title) and notes (skos:definition, skos:scopeNote), any language"),
+           type: Annotated[list[str], Query(description="only hits of these kinds, comma-separated or repeated: "
+                                                         + ", ".join(TYPE_FILTERS))] = [],  # noqa: B006
+           format: str | None = Query(None, description="json or html, overriding Accept"),
+           limit: int = Query(SEARCH_JSON_LIMIT, ge=1, le=SEARCH_LIMIT, description="hits a JSON answer gives"),
+           ) -> Response:
+    """Resources whose labels, codes or notes hold the text, best first; JSON or a page.
+
+    A code as people write it ("Target 17", "SDG 2", "A.1(a)") puts its resource first, flagged
+    ``exact``. Every hit says what it belongs to (``context``: its goal, treaty or questionnaire,
+    and the reporting cycle of a questionnaire's question)."""
     view = View(request)
-    memorable(request)  # a function of the data, the text and the language
+    memorable(request)  # a function of the data, the text, the language and the format
+    kind = choose(request.headers.get("accept"), [format] if format else [], (HTML, JSON),
+                  what="search results are a page or JSON")
+    types = search_types(type)
     text = q.strip()
     try:
-        results = view.describer.search(text, limit=SEARCH_LIMIT) if text else None
+        results = view.describer.search(text, limit=limit if kind == "json" else SEARCH_LIMIT,
+                                        types=types) if text else None
     except RequestError:  # a text a remote store cannot be sent faithfully (cpbkg.store.backend): nothing found
         results = SearchResults(text, [], 0, False)
+    headers = {"Vary": "Accept, Accept-Language"}
+    if kind == "json":
+        body = json.dumps(search_json(view, text, results, types), ensure_ascii=False, indent=1).encode("utf-8")
+        return Response(body, headers={**headers, "Content-Type": JSON.content_type,
+                                       "Content-Language": view.lang})
     hits = []
     for hit in results.hits if results else []:
         other = hit.ref.other_label(view.lang)
@@ -356,50 +176,194 @@ def search(request: Request,
         # the labels that matched beyond those the result shows anyway (altLabels, other languages)
         extra = [m for m in hit.matches if m.literal.value not in shown][:3]
         hits.append((hit, marked, extra))
-    return view.render("search.html", results=results, hits=hits, search_text=text,
-                       examples=_search_examples(view.lang))
+    chosen = [n.strip().lower() for v in type for n in v.split(",") if n.strip()]
+    return view.render("search.html", headers=headers, results=results, hits=hits, search_text=text,
+                       examples=_search_examples(view.lang), types=list(TYPE_FILTERS),
+                       chosen_type=chosen[0] if len(chosen) == 1 else "")
 
 
 def _search_examples(lang: str) -> list[str]:
-    return ["Target 17", "A.1(a)", "生物安全", "Q7", "Article 17"] if lang == "en" else \
-        ["行动目标 17", "A.1(a)", "biosafety", "Q7", "Article 17"]
+    return ["Target 17", "A.1(a)", "生物安全", "Q7", "Article 17", "SDG 2", "风险评估"] if lang == "en" else \
+        ["行动目标 17", "A.1(a)", "biosafety", "Q7", "第26条", "SDG 2", "风险评估"]
+
+
+#: the type a JSON hit is said to be of: the most specific filter (:data:`TYPE_FILTERS`) that takes it
+TYPE_ORDER = ("goal", "objective", "indicator", "outcome", "area", "article", "target", "treaty", "sdg", "gbf",
+              "party", "region", "decision", "question", "plan")
+
+
+def _ref_json(view: View, ref: Ref) -> dict[str, Any]:
+    """A resource as the JSON answers name it: IRI, its page here, code, label, both labels."""
+    path = view.path_of(ref.value) if not ref.is_blank else None
+    if path is None and ref.described and not ref.is_blank:
+        path = "/resource?uri=" + quote(ref.value, safe="")
+    return {"uri": ref.value, "href": path, "code": ref.notation, "label": ref.label(view.lang),
+            "labels": {k: v for k, v in ref.labels.items() if k in ("en", "zh")}}
+
+
+def search_json(view: View, text: str, results: SearchResults | None,
+                types: frozenset[str] | None) -> dict[str, Any]:
+    """What ``/search?format=json`` answers: the text, the counts, and per hit its resource, kind,
+    whether the text is its code (``exact``), the score, what matched and its context."""
+    hits = []
+    for hit in results.hits if results else []:
+        entry = _ref_json(view, hit.ref)
+        keys = sorted(kind_keys(hit.ref.value, [hit.kind.value] if hit.kind else []))
+        entry.update({
+            "kind": {"uri": hit.kind.value, "label": hit.kind.label(view.lang)} if hit.kind else None,
+            "type": next((name for name in TYPE_ORDER if set(keys) & TYPE_FILTERS[name]), None),
+            "exact": bool(getattr(hit, "exact", False)),
+            "score": hit.score,
+            "matched": [{"text": m.literal.value, "lang": m.literal.language} for m in hit.matches[:5]],
+        })
+        if isinstance(hit, Hit):
+            entry["notes"] = [{"text": m.literal.value, "lang": m.literal.language} for m in hit.notes[:3]]
+            entry["context"] = [{**_ref_json(view, c), "kind": (k.label(view.lang) if (k := view.describer.kind(c.term))
+                                                                else None)} for c in hit.context]
+            entry["cycle"] = hit.cycle
+        hits.append(entry)
+    return {"q": text, "lang": view.lang, "types": sorted(types) if types else None,
+            "total": results.total if results else 0, "truncated": results.truncated if results else False,
+            "hits": hits}
 
 
 # ---------------------------------------------------------------------- query
 
 
-def catalogue_for_page(settings: Settings) -> list[dict[str, str]]:
-    """The named queries as the query page lists them (an empty list if the catalogue is broken)."""
+def catalogue_for_page(settings: Settings, lang: str = "en") -> list[dict[str, str]]:
+    """The named queries as the query page lists them, titled in ``lang`` (an empty list if the
+    catalogue is broken)."""
     try:
         queries = load_catalogue(settings.queries_dir)
     except SourceError as exc:
         log.warning("query catalogue not shown: %s", exc)
         return []
-    return [{"name": q.name, "title": q.title, "description": q.description, "query": q.text}
+    return [{"name": q.name, "title": q.title_in(lang), "description": q.description_in(lang), "query": q.text}
             for q in queries.values()]
+
+
+#: the classes and properties the data uses, for the editor's completion: by the store's data version
+TERMS_QUERY = """SELECT ?kind ?term (COUNT(*) AS ?n) WHERE {
+  { ?s a ?term BIND("class" AS ?kind) } UNION { ?s ?term ?o BIND("property" AS ?kind) }
+  FILTER(isIRI(?term))
+} GROUP BY ?kind ?term ORDER BY DESC(?n) STR(?term)"""
+_TERMS: dict[str, dict[str, list[str]]] = {}
+
+
+def data_terms(view: View) -> dict[str, list[str]]:
+    """The classes and properties used in the data, most used first (one query per build, kept): what the
+    editor completes after ``a`` and in a predicate's place (as the dataset's VoID lists its classes)."""
+    version = view.loaded.data_version
+    found = _TERMS.get(version)
+    if found is None:
+        found = {"class": [], "property": []}
+        try:
+            for row in view.loaded.store.query(TERMS_QUERY, use_default_graph_as_union=True):  # type: ignore[union-attr]
+                kind, term = row["kind"], row["term"]
+                if isinstance(kind, ox.Literal) and isinstance(term, ox.NamedNode) and kind.value in found:
+                    found[kind.value].append(term.value)
+        except RequestError as exc:  # a remote store that refuses it: no completion, the editor still works
+            log.warning("no class and property completion: %s", exc)
+        _TERMS.clear()  # one build at a time
+        _TERMS[version] = found
+    return found
 
 
 @router.api_route("/query", methods=GET_HEAD, response_class=HTMLResponse, summary="SPARQL query editor",
                   tags=["pages"])
 def query_page(request: Request) -> HTMLResponse:
-    """A SPARQL editor on ``/sparql`` with the example queries of the catalogue."""
+    """A SPARQL editor on ``/sparql`` with the example queries of the catalogue (titled in the page's
+    language), completion of the data's classes and properties, results with labels and links to the
+    pages of this site, and share links (``/query?query=...``) that reopen the query."""
     view = View(request)
-    queries = catalogue_for_page(view.settings)
+    queries = catalogue_for_page(view.settings, view.lang)
     initial = request.query_params.get("query")
-    return view.render("query.html", queries=queries, queries_json=json_for_script(queries),
-                       initial_json=json_for_script(initial or ""))
+    config = {"base": view.base, "lang": view.lang, "explicitLang": view.explicit_lang, "prefixes": PREFIXES,
+              "terms": data_terms(view), "labels": "/query/labels",
+              "strings": {k: view.t(k) for k in ("query_share", "query_label", "query_open_page")}}
+    return view.render("query.html", queries=queries, queries_json=json_for_script(queries), initial=initial or "",
+                       initial_json=json_for_script(initial or ""), config_json=json_for_script(config))
+
+
+#: IRIs one label request may ask about
+LABELS_MAX = 2000
+
+
+@router.post("/query/labels", summary="Labels and pages of IRIs (for the query editor)", tags=["pages"])
+async def query_labels(request: Request) -> Response:
+    """``{"iris": [...]}`` -> ``{"labels": {iri: {"label", "lang", "code", "href"}}}``: how the editor's
+    results name each IRI (in the page's language, ``?lang=``) and where it links (this site's page of
+    it, or the IRI itself). IRIs the data does not name are left out; at most 2,000 per request."""
+    body = await request.body()
+    if len(body) > 512 * 1024:
+        raise BadParameter("at most 512 kB of IRIs per request")
+    try:
+        iris = json.loads(body or b"{}").get("iris", [])
+    except (ValueError, AttributeError):
+        raise BadParameter('the body is JSON: {"iris": ["https://...", ...]}') from None
+    if not isinstance(iris, list):
+        raise BadParameter('"iris" is a list of IRIs')
+    wanted = [i for i in iris[:LABELS_MAX] if isinstance(i, str) and HTTP_IRI.match(i)]
+    return await anyio.to_thread.run_sync(_labels_answer, request, wanted)
+
+
+def _labels_answer(request: Request, iris: list[str]) -> Response:
+    view = View(request)
+    out: dict[str, dict[str, Any]] = {}
+    for iri in dict.fromkeys(iris):
+        try:
+            ref = view.describer.ref(ox.NamedNode(iri))
+        except ValueError:
+            continue
+        if not ref.labels and not ref.notation and not ref.described:
+            continue
+        label = ref.label(view.lang) if (ref.labels or ref.notation) else None
+        out[iri] = {"label": label, "lang": ref.label_lang(view.lang) if ref.labels else "", "code": ref.notation,
+                    "href": view.href(ref) if ref.described else None}
+    body = json.dumps({"labels": out}, ensure_ascii=False).encode("utf-8")
+    return Response(body, headers={"Content-Type": JSON.content_type, "Cache-Control": "no-store"})
 
 
 # ---------------------------------------------------------------------- explorer
 
 
-@router.api_route("/explore", methods=GET_HEAD, response_class=HTMLResponse, summary="Goal x GBF target matrix",
-                  tags=["pages"])
-def explore(request: Request) -> HTMLResponse:
-    """Rows: the 14 long-term goals; columns: GBF targets 1-23; cells: number of links."""
+@router.api_route("/explore", methods=GET_HEAD, response_class=Response, summary="Goal x GBF target matrix",
+                  tags=["pages"], responses={200: {"content": {"text/html": {}, "text/csv": {}}}})
+def explore(request: Request,
+            basis: str | None = Query(None, description="only links of this basis: " + ", ".join(BASES)),
+            format: str | None = Query(None, description="csv for the matrix as a table of figures"),
+            ) -> Response:
+    """Rows: the Plan's long-term goals (and the Plan itself where it is linked); columns: GBF targets 1-23,
+    the GBF goals and the SDGs they are linked to; cells: number of links, of one basis or all; totals."""
     view = View(request)
-    matrix = view.describer.matrix()
-    return view.render("explore.html", matrix=matrix, target_key=_last_segment)
+    memorable(request)  # a function of the data, the basis, the format and the language
+    if basis is not None and basis not in BASES:
+        raise BadParameter(f"basis={basis!r}: the bases are {', '.join(BASES)}")
+    if format not in (None, "", "html", "csv"):
+        raise BadParameter(f"format={format!r}: the matrix is a page (html) or a table (csv)")
+    matrix = view.describer.link_matrix(basis)
+    if format == "csv":
+        name = "cpbkg-goal-target-matrix" + (f"-{basis}" if basis else "") + ".csv"
+        return Response(matrix_csv(matrix).encode("utf-8"), headers={
+            "Content-Type": content_type("text/csv"), "Content-Disposition": f'attachment; filename="{name}"',
+            "Vary": "Accept-Language"})
+    return view.render("explore.html", matrix=matrix, bases=list(BASES), basis=basis or "",
+                       target_key=_last_segment)
+
+
+def matrix_csv(matrix: LinkMatrix) -> str:
+    """The matrix as CSV: a row per goal (code, English and Chinese titles), a column per target, GBF goal
+    and SDG (``T17``, ``GBF goal D``, ``SDG 2``), the row's total, and a last row of column totals."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    names = {"target": "T{}", "gbf-goal": "GBF goal {}", "sdg": "SDG {}"}
+    writer.writerow(["code", "title_en", "title_zh",
+                     *(names[c.group].format(c.key.split("-", 1)[-1]) for c in matrix.columns), "total"])
+    for row in matrix.rows:
+        writer.writerow([row.ref.notation or row.key, row.ref.labels.get("en", ""), row.ref.labels.get("zh", ""),
+                         *row.counts, row.total])
+    writer.writerow(["total", "", "", *(c.total for c in matrix.columns), matrix.total])
+    return out.getvalue()
 
 
 def _last_segment(ref: Ref) -> str:
@@ -408,31 +372,30 @@ def _last_segment(ref: Ref) -> str:
 
 def _goal_node(view: View, code: str) -> ox.NamedNode | None:
     d = view.describer
+    if code == "plan":
+        plan = ox.NamedNode(view.base + "id/plan")
+        return plan if d.is_subject(plan) else None
     for goal in d.instances(cpb("Goal")):
         if goal.notation == code or _last_segment(goal) == code:
             return goal.term  # type: ignore[return-value]
     return None
 
 
-def _target_node(view: View, key: str) -> ox.NamedNode | None:
-    for target in view.describer.gbf_targets():
-        if _last_segment(target) == key:
-            return target.term  # type: ignore[return-value]
-    return None
-
-
 @router.api_route("/explore/goal/{goal}/target/{target}", methods=GET_HEAD, response_class=HTMLResponse,
-            summary="Links between a goal and a GBF target", tags=["pages"])
-def explore_cell(request: Request, goal: str, target: str) -> HTMLResponse:
-    """The links joining a goal (or its objectives and indicators) to a GBF target, with their basis."""
+                  summary="Links between a goal and a GBF target, GBF goal or SDG", tags=["pages"])
+def explore_cell(request: Request, goal: str, target: str,
+                 basis: str | None = Query(None, description="only links of this basis: " + ", ".join(BASES)),
+                 ) -> HTMLResponse:
+    """The links joining a goal (or its objectives and indicators; ``plan``: the Plan itself) to a GBF
+    target (``17``), a GBF goal (``goal-D``) or an SDG (``sdg-2``), with their basis."""
     view = View(request)
-    goal_node, target_node = _goal_node(view, goal), _target_node(view, target)
+    d = view.describer
+    goal_node, target_node = _goal_node(view, goal), d.column_node(target)
     if goal_node is None or target_node is None:
         return view.not_found()
-    d = view.describer
-    links = d.goal_target_links(goal_node, target_node)
+    links = d.goal_target_links(goal_node, target_node, basis if basis in BASES else None)
     return view.render("explore_cell.html", goal=d.ref(goal_node), target=d.ref(target_node),
-                       target_key=target, links=links)
+                       target_key=target, links=links, basis=basis if basis in BASES else "")
 
 
 @router.api_route("/explore/node", methods=GET_HEAD, response_class=HTMLResponse,
@@ -462,8 +425,41 @@ def _bad_uri(view: View, uri: str) -> HTMLResponse:
     return view.render("error.html", status=400, title="400", uri=None, message=f"{view.t('bad_uri')} {uri}")
 
 
+#: the colour class of a node in the network view, by the kinds (cpbkg.describe.codes.kind_keys) it has
+NODE_CLASSES = (
+    ("plan", {"implementationplan", "area", "goal", "objective", "indicator", "outcome"}),
+    ("treaty", {"treaty", "article", "treatyannex", "provision"}),
+    ("gbf", {"gbfvision", "gbfmission", "gbfgoal", "gbftarget", "gbfindicator", "gbfquestion"}),
+    ("sdg", {"sdg", "sdgtarget", "sdgindicator"}),
+    ("decision", {"decision", "document", "operativeparagraph", "preambularparagraph", "annexsection",
+                  "annexparagraph", "footnote", "decisionpart", "action", "actor"}),
+    ("report", {"questionnaire", "questionnairesection", "reportquestion", "answeroption", "measurementrule"}),
+    ("party", {"party", "region", "membership"}),
+)
+
+
+def node_class(view: View, ref: Ref) -> str:
+    """``plan``, ``treaty``, ``gbf``, ``sdg``, ``decision``, ``report``, ``party`` or ``other``: the colour of a node."""
+    kind = view.describer.kind(ref.term)
+    keys = kind_keys(ref.value, [kind.value] if kind else [])
+    return next((name for name, kinds in NODE_CLASSES if keys & kinds), "other")
+
+
+def _short(text: str, n: int) -> str:
+    """At most ``n`` columns of text, a Chinese character counting two (as wide as two Latin letters)."""
+    width = 0
+    for i, ch in enumerate(text):
+        width += 2 if "\u2e80" <= ch <= "\uffef" else 1
+        if width > n:
+            return text[:i].rstrip() + "…"
+    return text
+
+
 def diagram(view: View, page: Any, limit: int = 24) -> dict[str, Any]:
-    """A radial layout of the node and up to ``limit`` neighbours (links out first), for an SVG."""
+    """Two layouts of the node and up to ``limit`` neighbours (links out first), for an SVG each: a circle
+    (``wide``: a desktop) and a column (``narrow``: a phone, drawn at its own size, labels legible), each
+    node coloured by its kind (:func:`node_class`), each line labelled with its property, the full label
+    of each node in its ``title`` and ``full`` (shown on hover and focus)."""
     import math
 
     neighbours: list[tuple[Ref, str, bool]] = []
@@ -478,47 +474,36 @@ def diagram(view: View, page: Any, limit: int = 24) -> dict[str, Any]:
     neighbours = neighbours[:limit]
     n = max(len(neighbours), 1)
     # wide enough for a 28-character label on either side of the circle
-    width, height = 1000, 600
-    cx, cy, r = width // 2, height // 2, 230
+    width, height = 1000, 640
+    cx, cy, r = width // 2, height // 2, 240
     nodes = []
+    kinds_shown: list[str] = []
     for i, (ref, prop, outgoing) in enumerate(neighbours):
         angle = 2 * math.pi * i / n - math.pi / 2
         x, y = cx + r * math.cos(angle), cy + r * math.sin(angle)
         label = view.label(ref)
-        short = (ref.notation + " " if ref.notation and ref.notation not in label else "") + label
+        full = (ref.notation + " " if ref.notation and ref.notation not in label else "") + label
         anchor = "start" if x > cx + 5 else "end" if x < cx - 5 else "middle"
         # labels beside their node; above or below it at the top and bottom (off the line)
         lx = x + (12 if anchor == "start" else -12 if anchor == "end" else 0)
-        ly = y + 4 if anchor != "middle" else (y - 14 if y < cy else y + 24)
+        ly = y + 1 if anchor != "middle" else (y - 26 if y < cy else y + 24)
+        kind = node_class(view, ref)
+        if kind not in kinds_shown:
+            kinds_shown.append(kind)
+        # the property's name on the line, two thirds of the way out (a short one; the full one in the title)
+        ex, ey = cx + (x - cx) * 0.62, cy + (y - cy) * 0.62
         nodes.append({"x": round(x, 1), "y": round(y, 1), "lx": round(lx, 1), "ly": round(ly, 1),
-                      "label": short[:28] + ("…" if len(short) > 28 else ""),
-                      "title": f"{prop}: {label}", "href": view.node_url(ref), "outgoing": outgoing,
-                      "anchor": anchor})
-    return {"cx": cx, "cy": cy, "width": width, "height": height, "nodes": nodes, "total": total}
-
-
-# ---------------------------------------------------------------------- downloads
-
-
-def page_language(request: Request) -> str:
-    """The interface language of a request (``?lang=``, else ``Accept-Language``): for ETags of pages."""
-    return i18n.negotiate_language(request.query_params.get("lang"), request.headers.get("accept-language"))
-
-
-def dumps_page(request: Request, files: list[dict[str, Any]], *,
-               headers: dict[str, str] | None = None) -> HTMLResponse:
-    """The listing of ``/dumps/`` as a page of the site, for :mod:`cpbkg.web.routes.dumps`.
-
-    ``files``: dicts with ``name``, ``url``, ``size``, ``sha256``, ``media_type``, ``format`` and
-    ``description``, as ``/dumps/?format=json`` lists them. The page is in the request's language
-    (``Content-Language``; ``Vary: Accept-Language`` is added to ``headers``).
-    """
-    view = View(request)
-    headers = dict(headers or {})
-    vary = [v.strip() for v in headers.get("Vary", "").split(",") if v.strip()]
-    headers["Vary"] = ", ".join(vary + ["Accept-Language"] if "Accept-Language" not in vary else vary)
-    known = {key for key in i18n.STRINGS if key.startswith("dump_")}
-    return view.render("dumps.html", headers=headers, files=files, known=known)
+                      "label": _short(full, 28), "narrow": _short(full, 40), "full": full, "prop": prop,
+                      "prop_short": _short(prop, 22),
+                      "ex": round(ex, 1), "ey": round(ey - 3, 1),
+                      "title": f"{prop}: {full}", "href": view.node_url(ref), "outgoing": outgoing,
+                      "anchor": anchor, "kind": kind, "row_y": 70 + 52 * i})
+    centre_kind = node_class(view, page.node)
+    if centre_kind not in kinds_shown:
+        kinds_shown.insert(0, centre_kind)
+    return {"cx": cx, "cy": cy, "width": width, "height": height, "nodes": nodes, "total": total,
+            "centre_kind": centre_kind, "kinds": kinds_shown, "narrow_width": 360,
+            "narrow_height": 80 + 52 * len(nodes)}
 
 
 # ---------------------------------------------------------------------- API documentation
@@ -536,6 +521,28 @@ def api_docs(request: Request) -> HTMLResponse:
     return view.render("api_docs.html", openapi_url=openapi_url, config=json_for_script({"url": openapi_url}))
 
 
+# ---------------------------------------------------------------------- the one 404 page
+
+
+def not_found_page(request: Request, message: str | None = None) -> Response:
+    """The site's 404 for any path: its page in the request's language (the path it was asked for, the
+    ``message`` when a route gave one), or JSON ``{"error", "status", "detail"}`` when the client prefers
+    JSON -- :mod:`cpbkg.web.app` answers every unknown path with it, and a browser's 404 of any route."""
+    headers = {"Vary": "Accept, Accept-Language", "Cache-Control": "no-store"}
+    if wants(request.headers.get("accept"), "application/json", over=["text/html"]):
+        body = json.dumps({"error": "NotFound", "status": 404, "detail": message or f"no page at {request.url.path}"},
+                          ensure_ascii=False).encode("utf-8")
+        return Response(body, status_code=404, headers={**headers, "Content-Type": JSON.content_type})
+    view = View(request)
+    return view.render("error.html", status=404, headers=headers, title=view.t("not_found_title"), uri=None,
+                       message=message, path=request.url.path)
+
+
+def browser_wants_page(request: Request) -> bool:
+    """The client asks for HTML before JSON and plain text (a browser): its errors are the site's pages."""
+    return wants(request.headers.get("accept"), "text/html", over=["application/json", "text/plain"])
+
+
 # ---------------------------------------------------------------------- static files
 
 
@@ -546,20 +553,15 @@ def favicon() -> Response:
                         headers={"Cache-Control": "public, max-age=86400"})
 
 
-_MEDIA_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                ".svg": "image/svg+xml", ".json": "application/json", ".txt": "text/plain; charset=utf-8",
-                ".md": "text/markdown; charset=utf-8", ".map": "application/json"}
-
-
 @router.api_route("/static/{path:path}", methods=GET_HEAD, include_in_schema=False)
-def static(path: str) -> Response:
+def static(request: Request, path: str) -> Response:
     """A file of ``cpbkg/web/static`` (never outside it)."""
     root = STATIC_DIR.resolve()
     try:
         target = (root / path).resolve()
     except (OSError, ValueError):
-        return Response("Not found\n", status_code=404, media_type="text/plain")
+        return not_found_page(request)
     if root not in target.parents or not target.is_file():
-        return Response("Not found\n", status_code=404, media_type="text/plain")
-    media = _MEDIA_TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        return not_found_page(request)
+    media = content_type(file_type(target.name)[0])
     return FileResponse(target, media_type=media, headers={"Cache-Control": "public, max-age=3600"})

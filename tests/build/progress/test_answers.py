@@ -62,6 +62,20 @@ def test_bch_json_list_of_documents():
     assert answers.answers[("BRA", "Q015")].values == ("instrument.none",)
 
 
+def test_bch_report_analyzer_records():
+    """The report analyzer's shape: an array of records, ``government`` plus one field per question
+    key; values ``{"value"}``, ``{"identifier"}``, a list, ``{"options": [...]}`` or a boolean."""
+    answers = read("valid/nr5-report-analyzer.json")
+    assert answers.parties == {"CHN", "KEN"}
+    got = {(a.party, a.question): a.values for a in answers}
+    assert got[("CHN", "Q008")] == ("instrument.nationalBiosafetyLaws", "instrument.nationalBiosafetyRegulations")
+    assert got[("KEN", "Q008")] == ("instrument.biosafetyGuidelines",)
+    assert got[("CHN", "Q011")] == ("true",) and got[("KEN", "Q011")] == ("false",)
+    assert got[("CHN", "Q057")] == ("42A3DCAE-5FD8-4218-941D-DF11D4AE65FA",)
+    assert got[("CHN", "Q102_a")] == ("true.availableOnBch",)
+    assert answers.answers[("KEN", "Q007")].line == 9  # the line of the key, in the second record
+
+
 INVALID = [
     # file, cycle, line, field, message fragment
     ("unknown-question.csv", 5, 3, "question", "'Q999' is not a question of the 5th national report"),
@@ -83,6 +97,8 @@ INVALID = [
     ("wrong-schema.json", 5, 1, "header.schema", "schema 'cpbNationalReport4' in a file ingested as cycle 5"),
     ("bad-option.json", 5, 5, "Q011", "'sometimes' is not an option of Q011"),
     ("truncated.json", 5, 3, None, "JSON syntax error"),
+    ("options-not-a-list.json", 5, 4, "Q008", "answer of an unknown shape"),
+    ("analyzer-record-without-government.json", 5, 3, "[1].government.identifier", "no reporting Party"),
 ]
 
 

@@ -118,6 +118,20 @@ def test_json_ingest_into_another_cycle(reports):
     assert "BRA,4,Q015,instrument.none" in text and "KEN,4,Q018,true" in text
 
 
+def test_report_analyzer_json_is_ingested_beside_the_csv(tmp_path):
+    folder = tmp_path / "reports"
+    small = tmp_path / "small.csv"
+    small.write_bytes((FIXTURES / "valid" / "nr4-no-cycle-column-crlf.csv").read_bytes())
+    assert cli("ingest", str(small), "--cycle", "4", "--to", str(folder)) == 0
+    source = FIXTURES / "valid" / "nr5-report-analyzer.json"
+    assert cli("ingest", str(source), "--cycle", "5", "--to", str(folder), "--name", "analyzer") == 0
+    assert snapshot(folder).keys() == {"nr4/small.csv", "nr5/analyzer.csv"}
+    stored = read_csv(folder / "nr5" / "analyzer.csv", 5, sources_dir=SETTINGS.sources_dir, data_dir=SETTINGS.data_dir)
+    assert stored.parties == {"CHN", "KEN"}
+    assert stored.answers[("CHN", "Q008")].values == ("instrument.nationalBiosafetyLaws",
+                                                      "instrument.nationalBiosafetyRegulations")
+
+
 def test_dry_run_writes_nothing(reports, tmp_path):
     before = snapshot(reports)
     source = FIXTURES / "valid" / "nr4-documents.json"
