@@ -78,6 +78,20 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> SourceError:
                        line=line, field="encoding")
 
 
+def read_text(path: Path) -> str:
+    """A source file's text: UTF-8 with no control characters, else a SourceError naming the file
+    (missing), the line and byte (not UTF-8: :func:`not_utf8`) or the line and column
+    (:func:`check_text`)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise SourceError(path, "file not found") from exc
+    try:
+        return check_text(path, raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from exc
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 

@@ -212,7 +212,7 @@ def describe(store: ox.Store, sizes: Mapping[str, int], triples: int, ids: Ids, 
     ds = ids.dataset()
     g.add((ds, RDF.type, VOID.Dataset))
     g.add((ds, RDF.type, DCAT.Dataset))
-    g.add((ds, DCTERMS.title, Literal("CPB-KG: the Cartagena Protocol Implementation Plan 2023-2030 as a knowledge graph", lang="en")))
+    g.add((ds, DCTERMS.title, Literal("CPB-KG: the Implementation Plan for the Cartagena Protocol on Biosafety as a knowledge graph", lang="en")))
     g.add((ds, DCTERMS.title, Literal("CPB-KG：《卡塔赫纳生物安全议定书执行计划》知识图谱", lang="zh")))
     g.add((ds, DCTERMS.description, Literal(
         "Decision CP-10/3 and its Implementation Plan (14 goals, 36 objectives, 48 indicators, 14 outcomes), the "
@@ -238,6 +238,7 @@ def describe(store: ox.Store, sizes: Mapping[str, int], triples: int, ids: Ids, 
         g.add((sub, RDF.type, SD.NamedGraph))
         g.add((sub, SD.name, sub))
         g.add((sub, DCTERMS.title, Literal(f"graph {name}", lang="en")))
+        g.add((sub, DCTERMS.title, Literal(f"命名图 {name}", lang="zh")))
         g.add((sub, VOID.triples, Literal(size, datatype=XSD.integer)))
     for file in files:
         _distribution(g, ids.graph(file.graph) if file.graph else ds, ids, file)

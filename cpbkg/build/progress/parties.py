@@ -34,7 +34,7 @@ from urllib.parse import quote
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDFS, SKOS, DefinedNamespace
 
-from cpbkg.errors import SourceError, check_text, not_utf8
+from cpbkg.errors import SourceError, read_text
 from cpbkg.vocab import CPB, ONTOLOGY_IRI, Ids
 
 PARTIES_FILE = Path("parties") / "parties.csv"
@@ -260,14 +260,7 @@ class PartyList:
 
 
 def _read_csv(path: Path, columns: list[str]) -> list[tuple[int, dict[str, str]]]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise SourceError(path, "file not found") from exc
-    try:
-        text = check_text(path, raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise not_utf8(path, exc) from exc
+    text = read_text(path)
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in columns if c not in (reader.fieldnames or [])]
     if missing:

@@ -43,7 +43,7 @@ from cpbkg.build.rdfio import parse_file
 from cpbkg.build.sources import zhtext
 from cpbkg.build.sources.questionnaires import plain
 from cpbkg.build.sources.wording import TRANSLATION_NOTE, Translations, translations_beside
-from cpbkg.errors import SourceError, check_text, not_utf8
+from cpbkg.errors import SourceError, read_text
 from cpbkg.vocab import CPB, Ids
 
 ZH_TEXT = "cp-10-3-zh.txt"
@@ -142,8 +142,8 @@ class GBFBuilder:
                 project's English translates.
         """
         zh_path, en_path = self.dir / ZH_TEXT, self.dir / EN_TEXT
-        zh = zhtext.clean(_read_text(zh_path))
-        en = " ".join(_read_text(en_path).split())
+        zh = zhtext.clean(read_text(zh_path))
+        en = " ".join(read_text(en_path).split())
         vision_zh = _quote(zh, r"2050年愿景：“([^”]+)”", zh_path, "2050 vision")
         mission_zh = _quote(zh, r"使命：“([^”]+)”", zh_path, "mission")
         vision_en = _quote(en, r"2050 vision — “([^”]+)”", en_path, "2050 vision")
@@ -429,17 +429,8 @@ def _quote(text: str, pattern: str, path: Path, what: str) -> str:
     return match.group(1).strip()
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return check_text(path, path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise SourceError(path, "file not found") from exc
-    except UnicodeDecodeError as exc:
-        raise not_utf8(path, exc) from exc
-
-
 def _read_json(path: Path) -> Any:
-    text = _read_text(path)
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -448,7 +439,7 @@ def _read_json(path: Path) -> Any:
 
 def _line_of(path: Path, needle: str) -> int | None:
     """The first line of ``path`` containing ``needle``, to point an error at it."""
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if needle in line:
             return number
     return None

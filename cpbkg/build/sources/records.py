@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from cpbkg.errors import SourceError, check_text, not_utf8
+from cpbkg.errors import SourceError, read_text
 
 
 class Record(dict[str, Any]):
@@ -71,14 +71,7 @@ def read_records(path: Path) -> Record:
     Raises:
         SourceError: the file is missing, not UTF-8, not YAML, or not a mapping.
     """
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise SourceError(path, "file not found") from exc
-    try:
-        text = check_text(path, raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise not_utf8(path, exc) from exc
+    text = read_text(path)
     if not text.strip():
         raise SourceError(path, "file is empty")
     try:

@@ -49,7 +49,7 @@ from rdflib.namespace import DCTERMS, PROV, RDFS, SKOS, XSD
 from cpbkg.build.sources import zhtext
 from cpbkg.build.sources.questionnaires import QUESTIONNAIRE_SOURCE, read_json
 from cpbkg.build.sources.wording import Translations, official_chinese, translations_beside
-from cpbkg.errors import SourceError, check_text, not_utf8
+from cpbkg.errors import SourceError, read_text
 from cpbkg.vocab import CPB, Ids
 
 #: the origin named in data/sources/README.md, pinned to its commit
@@ -211,14 +211,7 @@ def read_lines(path: Path) -> list[str]:
     Raises:
         SourceError: the file is missing or not UTF-8.
     """
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise SourceError(path, "file not found") from exc
-    try:
-        return check_text(path, raw.decode("utf-8")).splitlines()
-    except UnicodeDecodeError as exc:
-        raise not_utf8(path, exc) from exc
+    return read_text(path).splitlines()
 
 
 def parse_provisions(path: Path, spec: TreatySpec) -> list[Provision]:

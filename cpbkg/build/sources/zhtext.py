@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cpbkg.errors import SourceError, check_text, not_utf8
+from cpbkg.errors import SourceError, read_text
 
 # CJK ideographs plus CJK and full-width punctuation ("，", "；", "（", "《", "、" ...).
 # Punctuation counts as CJK because the PDF puts stray spaces and line breaks next
@@ -83,12 +83,7 @@ def clean(text: str) -> str:
 
 
 def _read_lines(path: Path) -> list[str]:
-    try:
-        return check_text(path, path.read_text(encoding="utf-8")).splitlines()
-    except FileNotFoundError as exc:
-        raise SourceError(path, "file not found") from exc
-    except UnicodeDecodeError as exc:
-        raise not_utf8(path, exc) from exc
+    return read_text(path).splitlines()
 
 
 def _appendix_lines(path: Path) -> list[tuple[int, str]]:
