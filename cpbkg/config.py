@@ -125,7 +125,7 @@ class Settings:
     max_url_bytes: int = field(default_factory=lambda: _env_int("MAX_URL_BYTES", 60 << 10))
     #: bytes of a request's header set, names and values (431 past it)
     max_header_bytes: int = field(default_factory=lambda: _env_int("MAX_HEADER_BYTES", 64 << 10))
-    #: queries one client (address) may have running or waiting at once (429 past it); 0: one per worker
+    #: queries one client (address) may have running or waiting at once (429 past it); 0: every worker (a public endpoint sets one less)
     client_queries: int = field(default_factory=lambda: _env_int("CLIENT_QUERIES", 0))
     #: queries that may wait for a worker, all clients together (503 past it); 0: 8 per worker
     query_queue: int = field(default_factory=lambda: _env_int("QUERY_QUEUE", 0))

@@ -15,7 +15,9 @@ So:
   one that waited longest): a client with many queries takes its turn after the others;
 * a query that waited the whole timeout is ``503 ServerBusy`` (as before).
 
-The default ``per_client`` is one less than the workers (at least 1), so that one client alone
+The default ``per_client`` is every worker, so that a single client (a load generator, or every
+client behind a proxy not in ``trusted_proxies``) is not throttled while nobody else waits; set it
+to one less than the workers (``client_queries``) on a public endpoint, so that one client alone
 always leaves a worker for the others. The limiter runs on the event loop only (no lock): it is
 entered and left from the request's task. Which client a request is from is set once per request
 by the app's middleware (:func:`enter_request`) in a context variable that the request's task
@@ -159,7 +161,9 @@ class Admission:
     def __init__(self, slots: int, *, per_client: int = 0, queue: int = 0, timeout: float = 10.0) -> None:
         self.total_tokens = max(1, slots)
         #: running queries one client may have (and as many waiting)
-        self.per_client = per_client or max(1, self.total_tokens - 1)
+        # default: every worker (work-conserving: one load generator or an untrusted proxy is one client);
+        # a public endpoint sets one less than the workers, so one client always leaves a worker to others
+        self.per_client = per_client or self.total_tokens
         #: queries that may wait, all clients together
         self.queue = queue or 8 * self.total_tokens
         #: the query timeout: the Retry-After of a refusal

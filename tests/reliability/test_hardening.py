@@ -79,8 +79,9 @@ class Server:
 @pytest.fixture(scope="module")
 def hardened(web_settings: Settings, web_store: LoadedStore) -> Iterator[Server]:  # noqa: F811
     """Two workers of its own, a short timeout, a row cap (answers serialised whole), a trusted proxy."""
+    # client_queries=1: one less than the workers, the documented setting of a public endpoint
     settings = web_settings.with_(query_timeout=TIMEOUT, query_workers=2, result_cap=10000, trusted_proxies=PROXY,
-                                  max_body=1 << 20)
+                                  max_body=1 << 20, client_queries=1)
     pool = QueryPool(web_store.path, size=2).start()
     server = Server(create_app(settings, store=web_store, pool=pool), settings)
     try:

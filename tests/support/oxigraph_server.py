@@ -21,6 +21,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +40,9 @@ def free_port() -> int:
 
 
 def oxigraph_executable() -> str | None:
-    return shutil.which("oxigraph")
+    """The ``oxigraph`` command of the pip package: beside this Python (CI runs ``.venv/bin/python``
+    without activating the venv, so it is not on PATH there), else on PATH."""
+    return shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which("oxigraph")
 
 
 class OxigraphServer:
