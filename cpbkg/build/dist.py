@@ -46,7 +46,7 @@ from cpbkg import __version__
 from cpbkg.build.labels import label_statistics
 from cpbkg.build.rdfio import to_ox_quads
 from cpbkg.build.tables import write_tables
-from cpbkg.formats import FORMATS, Format
+from cpbkg.formats import FORMATS, Format, file_type
 from cpbkg.sparql.rdfdoc import used_prefixes
 from cpbkg.vocab import CPB, PREFIXES, SD, Ids, bind_prefixes
 
@@ -314,6 +314,9 @@ def _distribution(g: Graph, of: URIRef, ids: Ids, file: Distribution) -> None:
         g.add((dist, DCTERMS.conformsTo, URIRef("http://www.w3.org/ns/csvw")))
         g.add((dist, RDFS.seeAlso, URIRef(ids.base + "dumps/" + file.metadata)))
     g.add((dist, RDFS.label, Literal(name)))
+    what = file_type(name)[1]  # the format's own name (Turtle, TriG, CSV, ...), the same in both languages
+    g.add((dist, DCTERMS.title, Literal(f"CPB-KG download {name} ({what})", lang="en")))
+    g.add((dist, DCTERMS.title, Literal(f"CPB-KG 下载文件 {name}（{what}）", lang="zh")))
     g.add((dist, FOAF.page, URIRef(ids.base + "dumps/")))
 
 

@@ -31,6 +31,7 @@ from cpbkg.build.sources import (
     sdg,
     treaties,
 )
+from cpbkg.build.sources.links import label_links
 from cpbkg.build.validation import Report, load_shapes, validate
 from cpbkg.config import Settings
 from cpbkg.errors import ValidationFailed
@@ -146,6 +147,8 @@ def _pipeline(settings: Settings, workdir: Path, *, reason: bool, progress: Prog
             else:
                 # answers and observations: validated by cpbkg.build.progress.answers, too large for HermiT and pyshacl
                 large.append(Part(name, ntriples=made))
+    with progress.step("naming link records"):
+        label_links([part.graph for part in parts if part.graph is not None], union)
     if reason:
         with progress.step("reasoning (HermiT consistency)"):
             check_consistency(ontology, union)

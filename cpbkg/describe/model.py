@@ -151,7 +151,7 @@ KIND_RANK = {iri: i for i, iri in enumerate(KIND_ORDER)}
 #: outgoing properties a resource page shows in its own places, not in the link groups
 PAGE_SPECIAL = frozenset({
     RDF_TYPE, SKOS_NOTATION, cpb("text"), cpb("englishWording"), cpb("englishSource"),
-    SKOS_EDITORIAL_NOTE, DCTERMS_SOURCE,
+    cpb("chineseWording"), cpb("chineseSource"), SKOS_EDITORIAL_NOTE, DCTERMS_SOURCE,
 })
 #: incoming properties not shown as links in: a link record's pointers (shown as the basis of the link)
 HIDDEN_INCOMING = frozenset({
@@ -330,6 +330,10 @@ class Page:
     breadcrumbs: list[Ref]
     is_graph: bool = False
     graph_triples: int | None = None
+    #: what the Chinese label is (cpb:chineseWording: official, the project's translation or
+    #: paraphrase) and where official Chinese comes from (cpb:chineseSource)
+    chinese_wording: Ref | None = None
+    chinese_sources: list[Ref] = field(default_factory=list)
 
     @property
     def has_link_records(self) -> bool:
@@ -343,6 +347,14 @@ class Page:
     @property
     def is_official_english(self) -> bool:
         return bool(self.wording and self.wording.term.value == CPB + "OfficialWording")
+
+    @property
+    def is_official_chinese(self) -> bool:
+        return bool(self.chinese_wording and self.chinese_wording.term.value == CPB + "OfficialWording")
+
+    @property
+    def is_chinese_translation(self) -> bool:
+        return bool(self.chinese_wording and self.chinese_wording.term.value == CPB + "ProjectTranslation")
 
 
 @dataclass

@@ -187,6 +187,7 @@ class Describer(Search, Explorer, OntologyDocs):
             else:
                 other_texts.append(lit)
         wording = refs_of(cpb("englishWording"))
+        chinese_wording = refs_of(cpb("chineseWording"))
 
         out_edges: dict[ox.NamedNode, list[Edge]] = {}
         out_inferred: dict[ox.NamedNode, list[Edge]] = {}
@@ -253,6 +254,8 @@ class Describer(Search, Explorer, OntologyDocs):
             breadcrumbs=self.breadcrumbs(node),
             is_graph=is_graph,
             graph_triples=self.count_triples(node) if is_graph and isinstance(node, ox.NamedNode) else None,
+            chinese_wording=chinese_wording[0] if chinese_wording else None,
+            chinese_sources=refs_of(cpb("chineseSource")),
         )
 
     def parent(self, node: Resource) -> Resource | None:

@@ -35,13 +35,13 @@ request with ``default-graph-uri``/``named-graph-uri`` is forwarded with its own
 
 **Bound values.** Where pyoxigraph takes ``substitutions`` (the named queries' parameters, the
 pages' look-ups), the remote backend adds ``VALUES ?var { term }`` as the first element of the
-query's outermost group: a join with the rest of the group, so ``BIND(COALESCE(?param, ...))``
-and ``FILTER``s of that group see the value. (A variable used *only* inside a sub-select is not
-bound that way; no query of ours does that.) On Virtuoso the same ``VALUES`` also goes first into
-the WHERE group of every sub-select: Virtuoso joins a ``VALUES ?x`` with a sub-select that
-projects ``?x`` unbound into *no* rows (SPARQL: unbound is compatible with any value), so a
-named query whose parameter is projected by its sub-select (``decision-actions``) came back
-empty; bound in every scope, it matches pyoxigraph's ``substitutions``. Terms are written by :func:`sparql_term` from
+query's outermost group and of the WHERE group of every sub-select, on every kind of store.
+pyoxigraph binds a substituted variable in every scope, so ``BIND(COALESCE(?param, ...))`` inside
+a sub-select sees the value (``indicators-of-goal`` chooses its goal there, under the ordered
+sub-select that feeds its ``GROUP_CONCAT``); a ``VALUES`` in the outermost group alone would join
+with the sub-select's rows for the *default* goal, since an unbound ``?goal`` is compatible with
+any value. Virtuoso needs it too: it joins a ``VALUES ?x`` with a sub-select that projects ``?x``
+unbound into *no* rows, so ``decision-actions`` came back empty. Terms are written by :func:`sparql_term` from
 pyoxigraph terms -- IRIs checked for the characters SPARQL forbids, literals escaped -- never
 from the text a user typed; a value holding ``\\u`` is refused (SPARQL decodes ``\\u`` escapes
 before parsing, so it could not be written faithfully).
@@ -217,15 +217,16 @@ def _subselect_groups(text: str) -> list[int]:
     return found
 
 
-def with_values(text: str, bindings: dict[str, str], *, every_select: bool = False) -> str:
-    """``text`` with ``VALUES (?a ?b) { (x y) }`` first in its outermost group (``every_select``:
-    and in the WHERE group of each sub-``SELECT`` too, for Virtuoso, see the module docstring).
+def with_values(text: str, bindings: dict[str, str]) -> str:
+    """``text`` with ``VALUES (?a ?b) { (x y) }`` first in its outermost group and in the WHERE
+    group of each sub-``SELECT`` (a variable bound in every scope, as pyoxigraph's
+    ``substitutions`` bind it; see the module docstring).
 
     ``bindings`` maps variable names to terms already written by :func:`sparql_term`.
 
     >>> with_values('SELECT ?x WHERE { BIND(COALESCE(?code, "A") AS ?x) }', {"code": '"B"'})
     'SELECT ?x WHERE { VALUES (?code) { ("B") } BIND(COALESCE(?code, "A") AS ?x) }'
-    >>> with_values('SELECT ?c WHERE { { SELECT ?c WHERE { } } }', {"c": '"B"'}, every_select=True)
+    >>> with_values('SELECT ?c WHERE { { SELECT ?c WHERE { } } }', {"c": '"B"'})
     'SELECT ?c WHERE { VALUES (?c) { ("B") } { SELECT ?c WHERE { VALUES (?c) { ("B") } } } }'
     """
     if not bindings:
@@ -239,7 +240,7 @@ def with_values(text: str, bindings: dict[str, str], *, every_select: bool = Fal
     names = " ".join(f"?{n}" for n in bindings)
     row = " ".join(bindings.values())
     values = f" VALUES ({names}) {{ ({row}) }}"
-    for brace in sorted({at, *(_subselect_groups(text) if every_select else [])}, reverse=True):
+    for brace in sorted({at, *_subselect_groups(text)}, reverse=True):
         text = f"{text[:brace + 1]}{values}{text[brace + 1:]}"
     return text
 
@@ -336,8 +337,7 @@ class RemoteQueryPool(QueryWorkers):
         """Send a job to the store and serialise its answer (blocks; call it from a thread)."""
         text = job.text
         if job.substitutions:
-            text = with_values(text, {name: sparql_term(_term(value)) for name, value in job.substitutions},  # type: ignore[arg-type]
-                               every_select=self.remote.kind == "virtuoso")
+            text = with_values(text, {name: sparql_term(_term(value)) for name, value in job.substitutions})  # type: ignore[arg-type]
         shift = ""
         if job.base_iri and _relative_iris(text):
             shift = f"BASE <{_check_iri_text(job.base_iri)}> "
@@ -451,8 +451,7 @@ class RemoteGraphStore(GraphStore):
         (rows with ``row["var"]``, ``.variables``), a graph as a list of triples."""
         text = query
         if substitutions:
-            text = with_values(text, {v.value: sparql_term(t) for v, t in substitutions.items()},
-                               every_select=self.remote.kind == "virtuoso")
+            text = with_values(text, {v.value: sparql_term(t) for v, t in substitutions.items()})
         base = base_iri or self.base_iri
         if base and _relative_iris(text):
             text = f"BASE <{_check_iri_text(base)}> " + text

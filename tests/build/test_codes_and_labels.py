@@ -63,16 +63,6 @@ def test_gbf_targets_link_to_the_secretariats_vocabulary(kg):
         assert row["code"] == f"GBF-TARGET-{int(row['n']):02d}"
 
 
-#: link records (rdf:Statement, prov:Entity) are named by their subject, property and object on the
-#: pages (docs/labels.md); they and the OWL axioms carry no label of their own
-UNLABELLED_CLASSES = {"https://w3id.org/cpbkg/ontology#Link", "http://www.w3.org/1999/02/22-rdf-syntax-ns#Statement",
-                      "http://www.w3.org/ns/prov#Entity"}
-#: the dataset's own description (graph `dataset`, written by cpbkg/build/dist.py): its graphs and
-#: files are named in English or by file name only (reported to the owner of dist.py)
-DESCRIPTION_CLASSES = {"http://rdfs.org/ns/void#Dataset", "http://www.w3.org/ns/sparql-service-description#NamedGraph",
-                       "http://www.w3.org/ns/dcat#Distribution"}
-
-
 def test_void_gives_the_label_share_per_class_and_language(built):
     from rdflib import Graph, Literal, URIRef
     from rdflib.namespace import DCTERMS, VOID
@@ -89,10 +79,21 @@ def test_void_gives_the_label_share_per_class_and_language(built):
             shares.setdefault(cls, {})[lang] = float(void.value(stat, CPB.labelShare))
             assert isinstance(void.value(stat, VOID.entities), Literal)
     assert {"zh", "en", "fr", "es", "ru", "ar"} <= set(shares["https://w3id.org/cpbkg/ontology#GBFIndicator"])
-    below = {cls: s for cls, s in shares.items()
-             if cls not in UNLABELLED_CLASSES | DESCRIPTION_CLASSES and (s["zh"] < 1 or s["en"] < 1)}
+    # every class, link records and the dataset's own description (graphs, files) included
+    below = {cls: s for cls, s in shares.items() if s["zh"] < 1 or s["en"] < 1}
     assert below == {}
     assert shares["https://w3id.org/cpbkg/ontology#Article"]["fr"] == round(19 / 64, 4)
+
+
+def test_a_link_record_is_named_by_its_ends_in_both_languages(kg):
+    rows = select(kg, """SELECT ?zh ?en WHERE {
+        ?link a cpb:Link ; cpb:linkSubject <https://w3id.org/cpbkg/id/goal/B.3> ; cpb:linkPredicate cpb:contributesTo ;
+              cpb:linkObject <https://w3id.org/cpbkg/id/gbf/target/21> ; rdfs:label ?zh , ?en .
+        FILTER(LANG(?zh) = "zh" && LANG(?en) = "en") }""")
+    assert [(r["zh"], r["en"]) for r in rows] == [
+        ("长期目标 B.3 有助于实现 全球生物多样性框架行动目标 21", "Long-term goal B.3 contributes to GBF target 21")]
+    # composed, not official: the class says so in both languages
+    assert ask(kg, """ASK { cpb:Link skos:editorialNote ?en , ?zh FILTER(LANG(?en) = "en" && LANG(?zh) = "zh") }""")
 
 
 def test_no_translated_chinese_is_shown_as_official(kg):

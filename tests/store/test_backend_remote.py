@@ -37,10 +37,23 @@ def test_terms_are_written_safely() -> None:
         with_values("SELECT * {}", {"x } DROP": '"1"'})
 
 
-def test_values_go_into_the_outermost_group() -> None:
+def test_values_go_into_the_outermost_group_and_every_sub_select() -> None:
     q = 'PREFIX s: <http://x/> CONSTRUCT { ?a s:p "{" } WHERE { { SELECT ?a {} } } # {'
     assert with_values(q, {"a": "<http://x/a>"}) == (
-        'PREFIX s: <http://x/> CONSTRUCT { ?a s:p "{" } WHERE { VALUES (?a) { (<http://x/a>) } { SELECT ?a {} } } # {')
+        'PREFIX s: <http://x/> CONSTRUCT { ?a s:p "{" } WHERE { VALUES (?a) { (<http://x/a>) } '
+        '{ SELECT ?a { VALUES (?a) { (<http://x/a>) }} } } # {')
+
+
+def test_a_value_bound_on_a_remote_store_reaches_a_sub_select_as_pyoxigraph_binds_it() -> None:
+    """A sub-select that picks a default with COALESCE sees the bound value (indicators-of-goal)."""
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("http://x/A"), ox.NamedNode("http://x/p"), ox.Literal("a")))
+    store.add(ox.Quad(ox.NamedNode("http://x/B"), ox.NamedNode("http://x/p"), ox.Literal("b")))
+    q = ("SELECT ?g ?v WHERE { { SELECT ?g ?v WHERE { BIND(COALESCE(?g, <http://x/A>) AS ?x) "
+         "?x <http://x/p> ?v } } }")
+    substituted = [r["v"].value for r in store.query(q, substitutions={ox.Variable("g"): ox.NamedNode("http://x/B")})]
+    assert substituted == ["b"]
+    assert [r["v"].value for r in store.query(with_values(q, {"g": "<http://x/B>"}))] == substituted
 
 
 def test_parse_backend() -> None:

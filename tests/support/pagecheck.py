@@ -137,8 +137,11 @@ class Visit:
 # (tests/browser/conftest.py hands them to the browser tests)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """Chromium, for the tests of one package (``tests/browser``): Playwright's sync API keeps an
+    event loop running in the main thread while it is open, so a session-wide browser made every
+    later ``asyncio.run`` in the run fail ("cannot be called from a running event loop")."""
     reason = browser_unavailable()
     if reason is not None:
         if in_ci():

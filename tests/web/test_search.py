@@ -315,9 +315,12 @@ def test_missing_language_and_notes_are_said(client: TestClient) -> None:
     assert "the project's translation of its English label" in en.text and "加强生物安全" in en.text
     zh = Page(client.get("/id/gbf/target/17?lang=zh").text)
     assert "本资源的中文标签是本项目根据其英文标签所作的翻译" in zh.text
-    # a Plan element: the Chinese is the decision's official text
+    # the Chinese badge reads cpb:chineseWording: official for a Plan element (with its source),
+    # the project's translation for the target
     goal = Page(client.get("/id/goal/A.1?lang=en").text)
-    assert "Official text of decision CP-10/3" in goal.text
+    assert "Official Chinese wording" in goal.text and "Chinese source" in goal.text
+    assert "Official Chinese wording" not in en.text and "Project translation, not official wording" in en.text
+    assert "正式中文措辞" in Page(client.get("/id/goal/A.1?lang=zh").text).text
 
 
 def test_sources_without_a_label_show_where_they_are(client: TestClient) -> None:

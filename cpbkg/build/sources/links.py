@@ -1,6 +1,8 @@
 """Links as data: a direct triple for simple queries plus a link resource with its basis.
 
-``add_link`` writes both, so they always agree (the shapes check that too):
+``add_link`` writes both, so they always agree (the shapes check that too); ``label_links``
+names each link record in Chinese and English from the names of its subject, property and
+object, once every part of the build is there (a link's ends come from other graphs):
 
     <goal/A.1> cpb:cites <treaty/cpb/article/17> .
     <link/3f2a...> a cpb:Link ; cpb:linkSubject <goal/A.1> ; cpb:linkPredicate cpb:cites ;
@@ -12,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 
-from rdflib import RDF, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, XSD
+from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, SKOS, XSD
 
 from cpbkg.vocab import CPB, Ids
 
@@ -79,3 +81,60 @@ def citation_target(ids: Ids, key: str) -> URIRef:
         if len(parts) == 3 and parts[1] == "annex":
             return ids.treaty_annex(parts[0], parts[2])
     raise ValueError(f"unknown citation key {key!r} (expected cpb:17, cpb:annex:III, nkl, cbd:24 or doc:SYMBOL)")
+
+
+#: the languages every resource the site shows is named in
+LINK_LABEL_LANGUAGES = ("zh", "en")
+
+
+def _literal(graph: Graph, node: URIRef, prop: URIRef, lang: str | None) -> str | None:
+    """The first (in sorted order, so every build says the same) plain literal of ``node prop`` in
+    ``lang`` (``None``: without a language tag or datatype)."""
+    found = sorted(str(o) for o in graph.objects(node, prop)
+                   if isinstance(o, Literal) and o.language == lang and (lang or o.datatype is None))
+    return found[0] if found else None
+
+
+def _kind(graph: Graph, node: URIRef, lang: str) -> str | None:
+    """The label of ``node``'s most specific class of ours ("long-term goal", "GBF target")."""
+    types = {t for t in graph.objects(node, RDF.type) if isinstance(t, URIRef) and t.startswith(str(CPB))}
+    specific = [t for t in types if not any((u, RDFS.subClassOf, t) in graph for u in types - {t})]
+    names = sorted(filter(None, (_literal(graph, t, RDFS.label, lang) for t in specific)))
+    return names[0] if names else None
+
+
+def _name(graph: Graph, node: URIRef, lang: str) -> str:
+    """What a link label calls ``node`` in ``lang``: its ``rdfs:label`` (which names the treaty or
+    questionnaire a code belongs to: "Cartagena Protocol, Article 17: ..."), else its kind and code
+    ("long-term goal B.3"), else its ``skos:prefLabel``, else its code or the IRI's last part."""
+    if label := _literal(graph, node, RDFS.label, lang):
+        return label
+    code = _literal(graph, node, SKOS.notation, None)
+    kind = _kind(graph, node, lang)
+    if code and kind:
+        return f"{kind} {code}"
+    return _literal(graph, node, SKOS.prefLabel, lang) or code or str(node).rstrip("/").rsplit("/", 1)[-1]
+
+
+def label_links(parts: list[Graph], everything: Graph) -> int:
+    """Give each link record of ``parts`` an ``rdfs:label`` in Chinese and English, in its own graph
+    and in ``everything`` (the union that the reasoner and the shapes read).
+
+    The label is composed, not quoted: "subject property object" from the names the data already
+    has ("Long-term goal B.3 contributes to GBF target 21", "长期目标 B.3 有助于实现 全球生物多样性框架
+    行动目标 21"; ``_name``; ``everything`` holds the ontology's class and property labels and every
+    part's resources), so it is as official as those names are; the ontology says so on ``cpb:Link``.
+    Returns how many link records were labelled."""
+    labelled = 0
+    for graph in parts:
+        for link in sorted({s for s in graph.subjects(RDF.type, CPB.Link) if isinstance(s, URIRef)}):
+            ends = [graph.value(link, prop) for prop in (CPB.linkSubject, CPB.linkPredicate, CPB.linkObject)]
+            if not all(isinstance(end, URIRef) for end in ends):
+                continue  # the shapes report a link without its ends
+            for lang in LINK_LABEL_LANGUAGES:
+                text = " ".join(_name(everything, end, lang) for end in ends)  # type: ignore[arg-type]
+                label = Literal(text[:1].upper() + text[1:], lang=lang)
+                graph.add((link, RDFS.label, label))
+                everything.add((link, RDFS.label, label))
+            labelled += 1
+    return labelled
