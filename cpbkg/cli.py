@@ -63,7 +63,11 @@ def _limits(parser: argparse.ArgumentParser, defaults: Settings) -> None:
     parser.add_argument("--timeout", "--query-timeout", dest="query_timeout", type=float, metavar="SECONDS",
                         help=f"seconds a query may run (default: {defaults.query_timeout:g}, $CPBKG_QUERY_TIMEOUT)")
     parser.add_argument("--result-cap", type=int, metavar="N",
-                        help=f"rows/triples an answer may have (default: {defaults.result_cap}, $CPBKG_RESULT_CAP)")
+                        help=f"rows/triples an answer may have, more: 422 before any byte (default: "
+                             f"{defaults.result_cap or 'no bound'}, $CPBKG_RESULT_CAP)")
+    parser.add_argument("--result-bytes", type=int, metavar="BYTES",
+                        help=f"bytes an answer may have; it streams, and past the bound it is cut visibly (default: "
+                             f"{defaults.result_bytes}, $CPBKG_RESULT_BYTES; docs/decisions/0014-streaming.md)")
     parser.add_argument("--allow-service", action="store_true", default=None,
                         help="let queries use SERVICE (the server then fetches other endpoints; default: off)")
 
@@ -155,6 +159,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     changes: dict[str, object] = {}
     for flag, name in (("base_uri", "base_uri"), ("dist", "dist_dir"), ("store", "store_path"),
                        ("query_timeout", "query_timeout"), ("result_cap", "result_cap"),
+                       ("result_bytes", "result_bytes"),
                        ("allow_service", "allow_service"), ("workers", "query_workers"),
                        ("cache_bytes", "cache_bytes"), ("cors_origins", "cors_origins"),
                        ("worker_memory_mb", "worker_memory_mb"), ("backend", "backend"),
@@ -280,7 +285,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"note: binding {args.host}: the server is reachable from other machines", file=sys.stderr)
         print(f"serving {store.release.triples} triples on http://{args.host}:{args.port}/ (SPARQL at /sparql; "
               f"{settings.query_workers} query workers, {settings.query_timeout:g} s timeout, "
-              f"{settings.result_cap} results at most)", file=sys.stderr)
+              f"answers streamed up to {settings.result_bytes:,} bytes"
+              f"{f', {settings.result_cap} rows at most' if settings.result_cap else ''})", file=sys.stderr)
         # SIGTERM drains: no new connections, /health 503 "draining", the requests in flight finish
         # (bounded), then exit 0 (uvicorn would re-raise the signal it captured: not a clean exit)
         config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", access_log=args.access_log,

@@ -255,6 +255,11 @@ class Ids:
     def dataset(self) -> URIRef:
         return URIRef(self.base + "dataset")
 
+    def dump(self, name: str, version: str | None = None) -> URIRef:
+        """A file of the release ``version`` (its stable address, ``/dumps/{version}/{name}``), or
+        of the current release (``/dumps/{name}``, the same file as ``/dumps/latest/{name}``)."""
+        return URIRef(self.base + "dumps/" + (f"{version}/" if version else "") + name)
+
 
 def sdg_goal(number: int) -> URIRef:
     """The UN SDG KOS URI of an SDG goal (never mint our own)."""

@@ -241,7 +241,7 @@ def describe(store: ox.Store, sizes: Mapping[str, int], triples: int, ids: Ids, 
         g.add((sub, DCTERMS.title, Literal(f"命名图 {name}", lang="zh")))
         g.add((sub, VOID.triples, Literal(size, datatype=XSD.integer)))
     for file in files:
-        _distribution(g, ids.graph(file.graph) if file.graph else ds, ids, file)
+        _distribution(g, ids.graph(file.graph) if file.graph else ds, ids, file, built)
     return g
 
 
@@ -288,14 +288,25 @@ def _class_partitions(g: Graph, ds: URIRef, store: ox.Store) -> None:
         g.add((node, VOID.entities, Literal(n, datatype=XSD.integer)))
 
 
-def _distribution(g: Graph, of: URIRef, ids: Ids, file: Distribution) -> None:
+#: dcat:version (DCAT 3; rdflib's DCAT namespace is DCAT 2 and warns on the name)
+DCAT_VERSION = URIRef(str(DCAT) + "version")
+
+
+def _distribution(g: Graph, of: URIRef, ids: Ids, file: Distribution, built: str) -> None:
+    """A file as a DCAT distribution of this release: named by its stable address
+    ``/dumps/{version}/{name}``, with its version and issue date; the current release's file is
+    also at ``/dumps/latest/{name}`` (``rdfs:seeAlso``) and ``/dumps/{name}``."""
     name = file.path.name
-    dist = URIRef(ids.base + "dumps/" + name)
+    dist = ids.dump(name, __version__)
     g.add((of, DCAT.distribution, dist))
     if file.media_type != "text/csv":
         g.add((of, VOID.dataDump, dist))
     g.add((dist, RDF.type, DCAT.Distribution))
     g.add((dist, DCAT.downloadURL, dist))
+    g.add((dist, DCAT.accessURL, ids.dump("")))
+    g.add((dist, DCAT_VERSION, Literal(__version__)))
+    g.add((dist, DCTERMS.issued, Literal(built, datatype=XSD.dateTime)))
+    g.add((dist, RDFS.seeAlso, ids.dump(name, "latest")))
     g.add((dist, DCAT.mediaType, URIRef("https://www.iana.org/assignments/media-types/" + file.media_type)))
     g.add((dist, DCTERMS.format, Literal(file.media_type)))
     g.add((dist, DCTERMS.license, LICENCE))
@@ -312,12 +323,12 @@ def _distribution(g: Graph, of: URIRef, ids: Ids, file: Distribution) -> None:
             "holds this description too, so its size and checksum are not given here: see SHA256SUMS", lang="en")))
     if file.metadata:
         g.add((dist, DCTERMS.conformsTo, URIRef("http://www.w3.org/ns/csvw")))
-        g.add((dist, RDFS.seeAlso, URIRef(ids.base + "dumps/" + file.metadata)))
+        g.add((dist, RDFS.seeAlso, ids.dump(file.metadata, __version__)))
     g.add((dist, RDFS.label, Literal(name)))
     what = file_type(name)[1]  # the format's own name (Turtle, TriG, CSV, ...), the same in both languages
     g.add((dist, DCTERMS.title, Literal(f"CPB-KG download {name} ({what})", lang="en")))
     g.add((dist, DCTERMS.title, Literal(f"CPB-KG 下载文件 {name}（{what}）", lang="zh")))
-    g.add((dist, FOAF.page, URIRef(ids.base + "dumps/")))
+    g.add((dist, FOAF.page, ids.dump("")))
 
 
 def write_dist(

@@ -85,7 +85,7 @@ def source_parts(settings: Settings, ids: Ids) -> list[tuple[str, Callable[[], G
     src, data = settings.sources_dir, settings.data_dir
     return [
         ("plan", lambda: plan.build_graph(data, src, ids)),
-        ("decision", lambda: decision.build_graph(data, ids)),
+        ("decision", lambda: decision.build_graph(data, ids, sources_dir=src)),
         ("treaties", lambda: treaties.build_graph(src, ids)),
         ("gbf", lambda: gbf.build_graph(src, ids)),
         ("sdg", lambda: sdg.build_graph(src, ids)),

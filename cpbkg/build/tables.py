@@ -82,6 +82,12 @@ class Table:
     page: str
     #: orders the rows (the query's variables -> sort key)
     order: Callable[[dict[str, str]], object] | None = None
+    #: the title in Chinese (the pages and the listing of /dumps/ show the reader's language)
+    title_zh: str = ""
+
+    @property
+    def titles(self) -> dict[str, str]:
+        return {"en": self.title, "zh": self.title_zh or self.title}
 
     @property
     def file(self) -> str:
@@ -122,7 +128,7 @@ TABLES: tuple[Table, ...] = (
            Column("en", "English text"), Column("parent", "code of the element it belongs to"),
            Column("iri", "IRI", "anyURI")),
           lambda: ELEMENTS, ("iri",), "/",
-          lambda row: (_LEVELS.get(row["level"], 9), natural(row["code"]))),
+          lambda row: (_LEVELS.get(row["level"], 9), natural(row["code"])), title_zh="执行计划的要素"),
     Table("links", "The links of the Plan, with their basis",
           "Every link record (cpb:Link): the element it starts from and where it goes (codes where they have "
           "one, else IRIs), the property, its basis (ExplicitCitation, OfficialMapping, CuratedLink), its "
@@ -132,14 +138,14 @@ TABLES: tuple[Table, ...] = (
            Column("justification", "justification"), Column("from_iri", "from (IRI)", "anyURI"),
            Column("to_iri", "to (IRI)", "anyURI")),
           lambda: LINKS, ("from_iri", "property", "to_iri"), "/explore",
-          lambda row: (natural(row["from"]), row["property"], natural(row["to"]))),
+          lambda row: (natural(row["from"]), row["property"], natural(row["to"])), title_zh="执行计划的关联及其依据"),
     Table("goal-gbf-target-matrix", "Long-term goals x GBF targets",
           "One row per long-term goal, one column per target of the Kunming-Montreal Global Biodiversity "
           "Framework: how many elements of the goal (the goal, its objectives and indicators) are linked to the "
           "target (the named query goal-gbf-target-matrix).",
           (Column("goal", "goal (IRI)", "anyURI"), Column("code", "code"), Column("label_en", "English title"),
            *(Column(f"t{n}", f"GBF target {n}", "integer") for n in range(1, 24))),
-          _matrix_query, ("goal",), "/explore"),
+          _matrix_query, ("goal",), "/explore", title_zh="长期目标 × 全球生物多样性框架行动目标"),
 )
 
 

@@ -32,6 +32,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from starlette.routing import Match
 
+from cpbkg.build.tables import TABLES, Table
 from cpbkg.config import Settings
 from cpbkg.describe.model import Ref
 from cpbkg.describe.resource import Describer
@@ -164,6 +165,10 @@ class View:
 
     def t(self, key: str, **values: object) -> str:
         return i18n.t(key, self.lang, **values)
+
+    def tables(self, page: str) -> list[Table]:
+        """The CSV tables of ``dist/`` whose rows the page at path ``page`` shows (linked from it)."""
+        return [table for table in TABLES if table.page == page]
 
     def t_or(self, key: str, default: str) -> str:
         """The interface string ``key`` when the table has it, else ``default`` (names of codes from the data)."""

@@ -6,8 +6,8 @@ directly with ``cpbkg.build.sources.decision.build_graph`` (no whole build), so 
 run on their own. What they make trustworthy: every Chinese text is the official
 wording, and together the parts cover the whole decision and annex (nothing left
 out, nothing added); every English text marked official is the official copy; the
-counts, citations and actions are what the text says; and a broken YAML fails with
-file, line and field.
+counts, citations and actions are what the text says; every part's locator names the
+lines of the Chinese text it is printed on; and a broken YAML fails with file, line and field.
 """
 
 from __future__ import annotations
@@ -143,6 +143,9 @@ def copy_with(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
     translations = tmp_path / TRANSLATIONS_FILE
     translations.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(SETTINGS_DATA / TRANSLATIONS_FILE, translations)
+    # the official Chinese text, where the build finds each part's lines
+    (tmp_path / "sources").mkdir()
+    shutil.copy(ZH, tmp_path / "sources" / ZH.name)
     return tmp_path, text[: text.index(old)].count("\n") + 1
 
 
@@ -226,6 +229,48 @@ def test_zh_parts_follow_the_text_order(data: dict[str, Any]) -> None:
         found = pattern(part).search(text, pos)
         assert found, f"out of order: {zh_of(part)!r}"
         pos = found.end()
+
+
+#: the class of each kind of part, as parts() names the kinds
+PART_CLASSES = {"preamble": CPB.PreambularParagraph, "para": CPB.OperativeParagraph, "annex-para": CPB.AnnexParagraph,
+                "annex-section": CPB.AnnexSection, "footnote": CPB.Footnote}
+LOCATOR = re.compile(r"^cp-10-3-zh\.txt lines? (\d+)(?:-(\d+))?$")
+
+
+def test_every_part_has_one_locator_naming_the_lines_its_text_is_printed_on(data: dict[str, Any], graph: Graph) -> None:
+    """The locator's lines, read from the file and whitespace removed, hold the part's text (its footnote
+    markers allowed inside), starting on the first line and ending on the last; no part has a page."""
+    lines = ZH.read_text(encoding="utf-8").splitlines()
+    by_name = {name: part for name, part in parts(data)}
+    located = 0
+    for kind, cls in PART_CLASSES.items():
+        for uri in graph.subjects(RDF.type, cls):
+            name = f"{kind} {graph.value(uri, CPB.number)}"
+            locators = [str(x) for x in graph.objects(uri, CPB.locator)]
+            assert len(locators) == 1, (name, locators)
+            assert not list(graph.objects(uri, CPB.page)), f"{name}: a page would be guesswork"
+            match = LOCATOR.match(locators[0])
+            assert match, (name, locators[0])
+            first, last = int(match[1]), int(match[2] or match[1])
+            assert first <= last, name
+            printed = [re.sub(r"\s+", "", lines[n - 1]) for n in range(first, last + 1)]
+            joined = "".join(printed)
+            found = pattern(by_name[name]).search(joined)
+            assert found, f"{name}: {zh_of(by_name[name])!r} is not on lines {first}-{last}: {joined!r}"
+            # tight: the text starts on the first line and ends on the last
+            assert found.start() < len(printed[0]) and found.end() > len(joined) - len(printed[-1]), (name, first, last)
+            located += 1
+    assert located == 7 + 11 + 18 + 7 + 5
+    # operative paragraph 1 is the line where "1. 通过本决定附件所载" is printed (line 45)
+    line = next(i for i, text in enumerate(lines, start=1) if text.strip().startswith("1. 通过本决定附件所载"))
+    assert line == 45
+    one = Ids().decision_part("CP-10/3", "para", "1")
+    assert [str(x) for x in graph.objects(one, CPB.locator)] == [f"cp-10-3-zh.txt line {line}"]
+    # a paragraph over several lines, and a footnote printed twice (2 and 4 read the same): told apart by number
+    three, two, four = (Ids().decision_part("CP-10/3", *k) for k in (("para", "3"), ("footnote", "2"), ("footnote", "4")))
+    assert str(graph.value(three, CPB.locator)) == "cp-10-3-zh.txt lines 57-63"
+    assert (str(graph.value(two, CPB.locator)), str(graph.value(four, CPB.locator))) == (
+        "cp-10-3-zh.txt line 52", "cp-10-3-zh.txt line 172")
 
 
 def test_deadline_wording_is_from_its_paragraph(data: dict[str, Any]) -> None:
@@ -487,6 +532,25 @@ def test_missing_zh(tmp_path: Path) -> None:
     line = text[: text.index(old)].count("\n")  # the mapping starts on the line before
     data_dir, _ = copy_with(tmp_path, old, '    zh_missing: "决定《执行计划》的基准')
     assert_source_error(data_dir, line, "para.5.zh", "required field 'zh'")
+
+
+def test_zh_text_not_in_the_source_stops_the_build(tmp_path: Path) -> None:
+    """A paragraph whose Chinese is not printed in cp-10-3-zh.txt gets no locator: the build fails."""
+    text = DECISION.read_text(encoding="utf-8")
+    line = text[: text.index('  - number: "1"\n    zh: "通过本决定')].count("\n") + 1
+    data_dir, _ = copy_with(tmp_path, 'zh: "通过本决定附件所载', 'zh: "通过本决定附录所载')
+    assert_source_error(data_dir, line, "para.1.zh",
+                        r"paragraph 1: its zh '通过本决定附录所载.*' \(after the number '1\.'\) is not printed in .*cp-10-3-zh\.txt")
+
+
+def test_zh_text_printed_twice_stops_the_build(tmp_path: Path) -> None:
+    """A text found in two places (no number is printed before a preambular paragraph): never a guess."""
+    old = 'zh: "认识到需要定期为进行规划并在该执行计划的时限内开展方案工作确定优先事项，"'
+    text = DECISION.read_text(encoding="utf-8")
+    line = text[: text.index('  - number: "6"\n    ' + old)].count("\n") + 1
+    data_dir, _ = copy_with(tmp_path, old, 'zh: "第CP-10/4号决定。"')
+    assert_source_error(data_dir, line, "preamble.6.zh",
+                        r"is printed 2 times in .*\(cp-10-3-zh\.txt lines 52, 172\): which is the part's cannot be told")
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -289,7 +289,7 @@ def test_every_official_chinese_text_is_the_source_cell_byte_for_byte() -> None:
     for uri, literal in official.items():
         assert literal.language == "zh"
         (locator,) = [str(x) for x in graph.objects(uri, CPB.locator)]
-        numbers = [int(n) for n in re.search(r"lines ([\d, ]+)$", locator).group(1).split(", ")]
+        numbers = [int(n) for n in re.search(r"lines? ([\d, ]+)$", locator).group(1).split(", ")]
         parts = [lines[n - 1].strip() for n in numbers]
         code = str(graph.value(uri, SKOS.notation))
         printed = f"({code.partition('(')[2]}" if "(" in code else (None if code.endswith("-O") else f"{code}.")

@@ -16,6 +16,7 @@ import io
 import json
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -260,21 +261,54 @@ def test_the_description_counts_itself(web_store: Any, web_settings: Settings) -
 def test_void_lists_every_file_as_a_distribution_with_its_checksum(web: httpx.Client, web_settings: Settings) -> None:
     quads = list(ox.parse(web.get("/.well-known/void").content, format=ox.RdfFormat.TURTLE))
     dcat, spdx = "http://www.w3.org/ns/dcat#", "http://spdx.org/rdf/terms#"
+    version = json.loads((web_settings.dist_dir / "release.json").read_text(encoding="utf-8"))["version"]
+    release = BASE + f"dumps/{version}/"  # each distribution is named by its release's stable address
     distributions = {q.subject.value for q in quads if q.predicate.value == dcat + "downloadURL"}
     files = {p.name for p in web_settings.dist_dir.iterdir() if p.is_file()}
     data = {n for n in files if n.endswith((".ttl", ".trig", ".gz", ".jsonld", ".csv"))} - {"void.ttl", "shacl-report.ttl"}
-    assert {BASE + "dumps/" + n for n in data} == distributions
+    assert {release + n for n in data} == distributions
     sums = {q.subject.value[:-len("#sha256")]: q.object.value for q in quads if q.predicate.value == spdx + "checksumValue"}
     listed = {name: digest for digest, name in (line.split("  ", 1) for line in
                                                  (web_settings.dist_dir / "SHA256SUMS").read_text().splitlines())}
     for url, digest in sums.items():
-        assert listed[url[len(BASE + "dumps/"):]] == digest, url
+        assert listed[url[len(release):]] == digest, url
     # a file that holds the description cannot hold its own checksum: those are in SHA256SUMS only
     for name in ("cpbkg.ttl", "cpbkg.nt.gz", "cpbkg.jsonld", "graph-dataset.ttl"):
-        assert BASE + "dumps/" + name in distributions and BASE + "dumps/" + name not in sums
+        assert release + name in distributions and release + name not in sums
     plan = ox.NamedNode(BASE + "graph/plan")
-    assert ox.NamedNode(BASE + "dumps/graph-plan.ttl") in {q.object for q in quads if q.subject == plan
-                                                          and q.predicate.value == VOID + "dataDump"}
+    assert ox.NamedNode(release + "graph-plan.ttl") in {q.object for q in quads if q.subject == plan
+                                                       and q.predicate.value == VOID + "dataDump"}
+    # every distribution names its version and issue date, and where the current release's copy is
+    trig = ox.NamedNode(release + "cpbkg.trig")
+    about = {q.predicate.value: q.object.value for q in quads if q.subject == trig}
+    built = json.loads((web_settings.dist_dir / "release.json").read_text(encoding="utf-8"))["built"]
+    assert about[dcat + "version"] == version
+    assert datetime.fromisoformat(about["http://purl.org/dc/terms/issued"]) == datetime.fromisoformat(built)
+    assert about["http://www.w3.org/2000/01/rdf-schema#seeAlso"] == BASE + "dumps/latest/cpbkg.trig"
+
+
+def test_a_release_has_a_stable_address_and_latest_follows_the_current_one(web: httpx.Client,
+                                                                            web_settings: Settings) -> None:
+    version = json.loads((web_settings.dist_dir / "release.json").read_text(encoding="utf-8"))["version"]
+    current = web.get("/dumps/cpbkg.trig")
+    for folder in (version, "latest"):
+        same = web.get(f"/dumps/{folder}/cpbkg.trig")
+        assert same.status_code == 200 and same.content == current.content
+        assert same.headers["etag"] == current.headers["etag"]
+        assert web.get(f"/dumps/{folder}/cpbkg.trig", headers={"Range": "bytes=0-9"}).content == current.content[:10]
+        listing = web.get(f"/dumps/{folder}/").json()
+        assert listing["version"] == version and {f["name"] for f in listing["files"]} >= {"cpbkg.trig", "void.ttl"}
+        assert web.get(f"/dumps/{folder}", follow_redirects=False).headers["location"] == f"/dumps/{folder}/"
+        assert web.get(f"/dumps/{folder}/links.csv", params={"bom": "1"}).content.startswith(b"\xef\xbb\xbf")
+    listing = web.get("/dumps/").json()
+    assert listing["release"] == f"/dumps/{version}/" and listing["latest"] == "/dumps/latest/"
+    assert {f["stable_url"] for f in listing["files"]} >= {f"/dumps/{version}/cpbkg.trig"}
+    other = web.get("/dumps/0.0.0-not-this/cpbkg.trig")
+    assert other.status_code == 404 and f"/dumps/{version}/" in other.text
+    assert web.get(f"/dumps/{version}/..%2Fcpbkg.trig").status_code == 404
+    page = web.get(f"/dumps/{version}/", headers={"Accept": "text/html", "Accept-Language": "zh"})
+    assert "本版本的文件长期保留于" in page.text and "单独的命名图 plan" in page.text
+    assert "执行计划的关联及其依据（CSV，UTF-8" in page.text  # a Chinese reader reads what each file is
 
 
 # --------------------------------------------------------------------------- CSV for analysts
@@ -309,3 +343,14 @@ def test_csv_tables_with_a_byte_order_mark_on_request_and_their_csvw_metadata(we
         assert all(row[5] for row in rows[1:] if row[3] == "CuratedLink")
     if table == "goal-gbf-target-matrix":
         assert len(rows) - 1 == 14 and sum(int(v) for row in rows[1:] for v in row[3:]) > 0
+
+
+@pytest.mark.parametrize("page, tables", [("/", ["plan-elements"]), ("/explore", ["links", "goal-gbf-target-matrix"])])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_page_that_shows_a_table_links_its_csv(web: httpx.Client, page: str, tables: list[str], lang: str) -> None:
+    html = web.get(page, params={"lang": lang}, headers={"Accept": "text/html"}).text
+    for table in tables:
+        for file in (f"{table}.csv", f"{table}-excel.csv", f"{table}.csv-metadata.json"):
+            assert f'href="/dumps/{file}"' in html, (page, file)
+            assert web.head(f"/dumps/{file}").status_code == 200
+    assert ("下载 CSV 表格" if lang == "zh" else "Download as CSV") in html

@@ -2,6 +2,14 @@
 
 Reads ``data/decision/cp-10-3.yaml`` (the project's curated copy of the official
 Chinese text, with English marked official or translated per part).
+
+Every preambular, operative and annex paragraph, annex section and footnote carries a
+``cpb:locator`` naming the lines of ``cp-10-3-zh.txt`` its Chinese text (a section: its heading)
+is printed on, "cp-10-3-zh.txt lines 57-63" (:class:`~cpbkg.build.sources.zhtext.DecisionText`
+finds them; a text that is not printed there, or printed in more than one place, fails the build
+with file, line and field of the YAML). Locators are lines and no part gets a ``cpb:page``: the
+extraction prints the running header "Page N" on pages 4, 7 and 9 only, so the page of a line of
+the decision's body could only be guessed.
 """
 
 from __future__ import annotations
@@ -11,7 +19,9 @@ from pathlib import Path
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
 
+from cpbkg.build.sources import zhtext
 from cpbkg.build.sources.links import add_link, citation_target
+from cpbkg.build.sources.plan import ZH_TEXT
 from cpbkg.build.sources.records import Record, read_records
 from cpbkg.build.sources.wording import TRANSLATION_NOTE, Translations, add_wording, official_chinese
 from cpbkg.vocab import CPB, Ids, sdg_goal
@@ -26,13 +36,18 @@ PART_LABELS = {
     "annex-section": ("Annex, section {n}", "附件第{n}节", CPB.AnnexSection),
     "annex-para": ("Annex, paragraph {n}", "附件第{n}段", CPB.AnnexParagraph),
 }
+#: the numerals the Chinese text numbers the annex's sections with ("一." for section I)
+SECTION_NUMERALS = {"I": "一", "II": "二", "III": "三", "IV": "四", "V": "五", "VI": "六", "VII": "七",
+                    "VIII": "八", "IX": "九", "X": "十"}
 
 
 class DecisionBuilder:
     """Turns the curated decision records into triples."""
 
-    def __init__(self, ids: Ids, record: Record) -> None:
+    def __init__(self, ids: Ids, record: Record, text: zhtext.DecisionText) -> None:
         self.ids = ids
+        #: the official Chinese text, where each part's locator is found
+        self.text = text
         self.graph = Graph()
         self.head = record.need("decision")
         self.symbol = self.head.text("symbol", where="decision.")
@@ -116,6 +131,7 @@ class DecisionBuilder:
             add_wording(g, uri, record, where=where, label=CPB.text)
             if kind == "para":
                 self.part_zh[number] = record.text("zh", where=where)
+        self.locate(uri, kind, number, record, where)
         if record.get("en_official_partial"):
             g.add((uri, SKOS.note, Literal("Official English (partial copy): " + str(record["en_official_partial"]).strip(), lang="en")))
         if record.get("zh_title"):
@@ -127,6 +143,33 @@ class DecisionBuilder:
         for note in record.get("footnotes") or []:
             g.add((uri, CPB.hasFootnote, self.part_uri("footnote", str(note))))
         return uri
+
+    def locate(self, uri: URIRef, kind: str, number: str, record: Record, where: str) -> None:
+        """The part's ``cpb:locator``: the lines of the Chinese text its text is printed on.
+
+        The text is looked for right after the part's printed number, with the markers of the
+        footnotes it carries allowed inside it (:meth:`zhtext.DecisionText.find`).
+
+        Raises:
+            SourceError: (the YAML's file, line and field) the text is not printed in the source, or
+                printed in more than one place: then where the part is cannot be told.
+        """
+        key = "zh_title" if kind == "annex-section" else "zh"
+        text = record.text(key, where=where)
+        name = PART_LABELS[kind][0].format(n=number).lower()
+        printed = _printed_number(kind, number)
+        if printed is None:
+            raise record.error(f"{name}: the Chinese text numbers no section {number!r}", field=where + "number")
+        markers = [str(n) for n in record.get("footnotes") or [] if str(n).isdigit()]
+        found = self.text.find(text, number=printed, markers=markers)
+        what = f"{name}: its {key} {_excerpt(text)!r}" + (f" (after the number {printed!r})" if printed else "")
+        if not found:
+            raise record.error(f"{what} is not printed in {self.text.path}", field=where + key)
+        if len(found) > 1:
+            raise record.error(f"{what} is printed {len(found)} times in {self.text.path} "
+                               f"({zhtext.line_locator(self.text.path, found)}): which is the part's cannot be told",
+                               field=where + key)
+        self.graph.add((uri, CPB.locator, Literal(zhtext.line_locator(self.text.path, found))))
 
     def citations(self, uri: URIRef, record: Record, where: str) -> None:
         for symbol in record.get("cites") or []:
@@ -214,6 +257,30 @@ class DecisionBuilder:
 RDFS_SEE_ALSO = URIRef("http://www.w3.org/2000/01/rdf-schema#seeAlso")
 
 
+def _printed_number(kind: str, number: str) -> str | None:
+    """The number the Chinese text prints before a part's text: "" where it prints none (a
+    preambular paragraph, footnote "*"), None for a section number it has no numeral for.
+
+    >>> [_printed_number(k, n) for k, n in [("para", "1"), ("para", "7(a)"), ("annex-section", "VI"),
+    ...                                     ("footnote", "2"), ("footnote", "*"), ("preamble", "3")]]
+    ['1.', '(a)', '六.', '2', '', '']
+    """
+    if kind == "annex-section":
+        numeral = SECTION_NUMERALS.get(number)
+        return f"{numeral}." if numeral else None
+    if kind == "footnote":
+        return number if number.isdigit() else ""
+    if kind == "preamble":
+        return ""
+    if "(" in number:  # a sub-paragraph "7(a)" is printed "(a)"
+        return "(" + number.partition("(")[2]
+    return f"{number}."
+
+
+def _excerpt(text: str, size: int = 20) -> str:
+    return text if len(text) <= size else text[:size] + "..."
+
+
 def _as_list(value: object) -> list[str]:
     if value is None:
         return []
@@ -222,14 +289,24 @@ def _as_list(value: object) -> list[str]:
     return [str(value)]
 
 
-def build_graph(data_dir: Path, ids: Ids, translations: Translations | None = None) -> Graph:
+def build_graph(data_dir: Path, ids: Ids, translations: Translations | None = None, *,
+                sources_dir: Path | None = None) -> Graph:
     """The decision graph.
 
+    Args:
+        data_dir: the data folder (``Settings.data_dir``).
+        ids: the URI minter.
+        translations: the project's translations (default: read from ``data_dir``).
+        sources_dir: where ``cp-10-3-zh.txt`` is (``Settings.sources_dir``); default
+            ``data_dir / "sources"``, the folder the settings name.
+
     Raises:
-        SourceError: the curated file is broken (file, line, field).
+        SourceError: the curated file is broken (file, line, field), or a part's text is not
+            printed in (exactly one place of) the official Chinese text.
     """
     records = read_records(data_dir / DECISION_FILE)
-    builder = DecisionBuilder(ids, records)
+    text = zhtext.DecisionText.read((sources_dir or data_dir / "sources") / ZH_TEXT)
+    builder = DecisionBuilder(ids, records, text)
     builder.decision()
     for record in records.items_of("documents"):
         builder.document(record)

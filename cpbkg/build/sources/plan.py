@@ -125,7 +125,7 @@ class PlanBuilder:
             g.add((uri, CPB.locator, Literal(
                 f"CBD/CP/MOP/DEC/10/3, appendix table, {_row(key, self.ids)}, "
                 f"page{'s' if len(cell.pages) > 1 else ''} {', '.join(map(str, cell.pages))}; "
-                f"cp-10-3-zh.txt lines {', '.join(map(str, cell.lines))}")))
+                + zhtext.line_locator(zh_path, cell.lines))))
             g.add((uri, CPB.chineseWording, CPB.OfficialWording))
             g.add((uri, CPB.chineseSource, self.source))
 

@@ -11,12 +11,16 @@ build what it needs to check that curation independently of it:
 * :func:`plan_appendix` - the appendix without page furniture;
 * :func:`plan_codes` - the element codes the text itself numbers;
 * :func:`locate_cells` - where each element's cell is (lines, pages) and its text exactly as
-  printed (:func:`join_lines`), the official text beside the normalised label.
+  printed (:func:`join_lines`), the official text beside the normalised label;
+* :func:`line_locator` - the wording of a ``cpb:locator`` that names lines of the file;
+* :class:`DecisionText` - the decision and annex before the appendix, to find the lines each
+  of their parts (paragraph, heading, footnote) is printed on.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -332,3 +336,99 @@ def locate_cells(path: Path, wanted: list[tuple[str, str | None, str, str | None
         used.update(taken)
         found[key] = Cell(tuple(taken), tuple(sorted({pages[n] for n in taken})), text)
     return found
+
+
+# ------------------------------------------------------------------------------- locators
+
+
+def line_locator(path: Path, lines: Iterable[int | tuple[int, int]]) -> str:
+    """Where a text is printed in a source file, by its lines: the wording of every ``cpb:locator``
+    that names lines of the Chinese text.
+
+    Each item is one line or an inclusive range of lines (first, last); a range of one line is that
+    line.
+
+    >>> line_locator(Path("cp-10-3-zh.txt"), [283, 285, 287])
+    'cp-10-3-zh.txt lines 283, 285, 287'
+    >>> line_locator(Path("cp-10-3-zh.txt"), [(57, 63)])
+    'cp-10-3-zh.txt lines 57-63'
+    >>> line_locator(Path("cp-10-3-zh.txt"), [(45, 45)])
+    'cp-10-3-zh.txt line 45'
+    """
+    spans = []
+    for item in lines:
+        first, last = item if isinstance(item, tuple) else (item, item)
+        spans.append(str(first) if first == last else f"{first}-{last}")
+    word = "line" if len(spans) == 1 and "-" not in spans[0] else "lines"
+    return f"{path.name} {word} {', '.join(spans)}"
+
+
+# ------------------------------------------------------------------------- the decision's text
+
+#: a line that is only a web address: printed at the foot of a page, part of no paragraph
+_ADDRESS = re.compile(r"^https?://\S+$")
+
+
+@dataclass(frozen=True)
+class DecisionText:
+    """The decision and its annex as printed in ``cp-10-3-zh.txt``, to find where each part is.
+
+    The lines before the appendix ("附录") without page furniture (the page header
+    "CBD/CP/MOP/DEC/10/3", "Page 4", a footer address line), as one stream of characters with
+    all whitespace removed, each character with the number of the line it is on. Footnote bodies,
+    printed at the foot of their page, stay in the stream: they are parts too.
+    """
+
+    path: Path
+    #: the characters, whitespace removed
+    stream: str
+    #: the 1-based line number of each character of ``stream``
+    line_of: tuple[int, ...]
+
+    @classmethod
+    def read(cls, path: Path) -> DecisionText:
+        """Read ``cp-10-3-zh.txt``.
+
+        Raises:
+            SourceError: the file is missing or has no line "附录" ending the decision's text.
+        """
+        lines = _read_lines(path)
+        end = next((i for i, line in enumerate(lines) if _START.match(line)), None)
+        if end is None:
+            raise SourceError(path, "no line '附录' after the decision's text (the appendix start)")
+        chars: list[str] = []
+        line_of: list[int] = []
+        for i in range(end):
+            text = clean(lines[i])
+            if _PAGE_HEADER.match(text) or _ADDRESS.match(text):
+                continue
+            for char in _RUN_OF_SPACE.sub("", text):
+                chars.append(char)
+                line_of.append(i + 1)
+        return cls(path, "".join(chars), tuple(line_of))
+
+    def find(self, text: str, *, number: str = "", markers: Iterable[str] = ()) -> list[tuple[int, int]]:
+        """Every place where ``text`` is printed, as (first line, last line).
+
+        Args:
+            text: a part's text as the curated data has it (:func:`clean`, footnote markers
+                removed); whitespace does not count.
+            number: the part's number as printed just before its text ("1.", "(a)", "一.", a
+                footnote's "2"), or "" if none is printed: it anchors the text, so that a short
+                text that occurs elsewhere too (a heading "资源", a footnote repeated) is found
+                only where it is the part's.
+            markers: the footnote markers the part's text carries ("1"); the source prints them
+                right after a character of the text ("战略计划》1对于"), so each may stand between
+                any two characters. None is taken after the last character.
+
+        Returns:
+            The spans, in text order; the number (if any) is on the first line. Empty if the text
+            is not printed there.
+        """
+        chars = _RUN_OF_SPACE.sub("", text)
+        if not chars:
+            return []
+        marks = tuple(markers)
+        between = "(?:" + "|".join(re.escape(m) for m in marks) + ")?" if marks else ""
+        pattern = re.escape(_RUN_OF_SPACE.sub("", number)) + between.join(re.escape(c) for c in chars)
+        return [(self.line_of[m.start()], self.line_of[m.end() - 1]) for m in re.finditer(pattern, self.stream)]

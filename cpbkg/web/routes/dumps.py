@@ -17,6 +17,11 @@ metadata), VoID, the SHACL report, the release record and the checksums.
   ``304`` answers. Only plain files directly inside ``dist/`` are served: a name with a
   path separator, a leading dot or ``..`` is refused (404), and so is anything whose resolved
   path leaves ``dist/``.
+* ``GET /dumps/{version}/`` and ``/dumps/{version}/{file}``: the same listing and files at the
+  stable address of the release ``version`` (``release.json``'s; the VoID/DCAT description names
+  each distribution by that address, with its version and issue date), and ``/dumps/latest/...``
+  for whichever release is current. A server holds one release: another version is a 404 that
+  names the one it has (a mirror keeps older releases by serving their ``dist/`` folders).
 * ``GET /.well-known/void`` (and ``/void``) is ``dist/void.ttl`` (VoID + DCAT), negotiated:
   Turtle (default), N-Triples, JSON-LD, RDF/XML, TriG, N-Quads; ``?format=`` overrides.
 
@@ -44,6 +49,7 @@ from starlette.types import Receive, Scope, Send
 from cpbkg.build.tables import TABLES
 from cpbkg.errors import NotFound, StoreError
 from cpbkg.formats import FORMATS, GRAPHS, JSON, content_type, file_type
+from cpbkg.web.i18n import STRINGS, t
 from cpbkg.web.negotiation import LISTINGS, choose
 from cpbkg.web.routes.sparql import CACHE_CONTROL, not_modified
 from cpbkg.web.state import serving
@@ -51,31 +57,20 @@ from cpbkg.web.view import dumps_page, page_language
 
 router = APIRouter(tags=["dumps"])
 
-DESCRIPTIONS = {
-    "cpbkg.trig": "every part of the build, each in its named graph (the store adds void.ttl as the graph dataset)",
-    "cpbkg.ttl": "the union of every graph, the dataset description included",
-    "cpbkg.nt.gz": "the union of every graph, one triple per line",
-    "cpbkg.jsonld": "the union of every graph",
-    "void.ttl": "VoID + DCAT description of the dataset and these files (the graph dataset)",
-    "shacl-report.ttl": "the SHACL validation report of this build",
-    "release.json": "version, build time, data hash, triple counts",
-    "SHA256SUMS": "checksums of the other files",
-}
-
-
-def describe_file(name: str) -> str:
-    """What a file of ``dist/`` holds, for the listing."""
-    if name in DESCRIPTIONS:
-        return DESCRIPTIONS[name]
+def describe_file(name: str, lang: str = "en") -> str:
+    """What a file of ``dist/`` holds, for the listing, in ``lang`` (the interface strings ``dump_*``)."""
+    if f"dump_{name}" in STRINGS:
+        return t(f"dump_{name}", lang)
     if name.startswith("graph-") and name.endswith(".ttl"):
-        return f"the named graph {name[len('graph-'):-len('.ttl')]} alone (also GET /store?graph=)"
+        return t("dump_graph", lang, name=name[len("graph-"):-len(".ttl")])
     for table in TABLES:
+        title = table.titles[lang if lang in table.titles else "en"]
         if name == table.file:
-            return f"{table.title} (CSV, UTF-8; ?bom=1 or {table.excel} for Excel)"
+            return t("dump_table", lang, title=title, excel=table.excel)
         if name == table.excel:
-            return f"{table.title} (CSV with a UTF-8 byte-order mark, for Excel)"
+            return t("dump_table_excel", lang, title=title)
         if name == table.metadata:
-            return f"CSVW metadata of {table.file}: its columns and their types"
+            return t("dump_table_metadata", lang, file=table.file)
     return ""
 
 
@@ -122,8 +117,9 @@ def _listed(dist: Path) -> dict[str, str]:
     return out
 
 
-def dist_files(dist: Path) -> list[dict[str, object]]:
-    """Every plain file of dist/, by name: name, size, sha256, media type, format, url."""
+def dist_files(dist: Path, version: str) -> list[dict[str, object]]:
+    """Every plain file of dist/, by name: name, size, sha256, media type, format, url (the current
+    release's) and stable_url (the release ``version``'s, which stays)."""
     if not dist.is_dir():
         raise StoreError(f"{dist}: no build to list; run `cpbkg build`")
     listed = _listed(dist)
@@ -136,11 +132,13 @@ def dist_files(dist: Path) -> list[dict[str, object]]:
         files.append({
             "name": path.name,
             "url": "/dumps/" + path.name,
+            "stable_url": f"/dumps/{version}/{path.name}",
             "size": path.stat().st_size,
             "sha256": _CHECKSUMS.of(path, listed),
             "media_type": media,
             "format": label,
             "description": describe_file(path.name),
+            "description_zh": describe_file(path.name, "zh"),
         })
     return files
 
@@ -174,7 +172,7 @@ def dumps_listing(
     release = serving(request).store.release
     kind = choose(request.headers.get("accept"), [format] if format is not None else [], LISTINGS,
                   what="the listing of the dumps is JSON or a page")
-    files = dist_files(settings.dist_dir)
+    files = dist_files(settings.dist_dir, release.version)
     variant = kind if kind == "json" else f"html-{page_language(request)}"  # the page is in the reader's language
     etag = 'W/"' + hashlib.sha1(json.dumps(files, sort_keys=True).encode()).hexdigest()[:20] + f'-{variant}"'
     headers = {"Vary": "Accept" if format else "Accept, Accept-Language", "ETag": etag, "Cache-Control": CACHE_CONTROL}
@@ -182,10 +180,47 @@ def dumps_listing(
         return Response(status_code=304, headers=headers)
     if kind == "json":
         doc = {"version": release.version, "built": release.built, "data_hash": release.data_hash,
-               "triples": release.triples, "void": "/.well-known/void", "files": files}
+               "triples": release.triples, "void": "/.well-known/void",
+               "release": f"/dumps/{release.version}/", "latest": f"/dumps/{LATEST}/", "files": files}
         return Response(json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8"),
                         headers={**headers, "Content-Type": JSON.content_type})
     return dumps_page(request, files, headers=headers)
+
+
+LATEST = "latest"
+
+
+def _release_folder(request: Request, version: str) -> None:
+    """Nothing if ``version`` is this server's release or ``latest``, else a 404 naming the release it has."""
+    current = serving(request).store.release.version
+    if version not in (LATEST, current):
+        raise NotFound(f"this server holds release {current} only: see /dumps/{current}/ (also /dumps/{LATEST}/)")
+
+
+@router.api_route("/dumps/{version}/", methods=["GET", "HEAD"], summary="List the files of one release",
+                  responses={200: {"content": {"application/json": {}, "text/html": {}}},
+                             404: {"description": "not the release this server holds"}})
+def release_listing(
+    request: Request, version: str,
+    format: Annotated[str | None, Query(description="json or html, overriding Accept")] = None,
+) -> Response:
+    """The listing of ``/dumps/`` at the release's stable address (``version`` or ``latest``)."""
+    _release_folder(request, version)
+    return dumps_listing(request, format)
+
+
+@router.api_route("/dumps/{version}/{name}", methods=["GET", "HEAD"], summary="Download one file of one release",
+                  responses={200: {"description": "the file"}, 206: {"description": "a byte range of it"},
+                             304: {"description": "not modified"},
+                             404: {"description": "no such file, or not the release this server holds"},
+                             416: {"description": "range not satisfiable"}},
+                  response_class=FileResponse)
+def release_file(request: Request, version: str, name: str,
+                 bom: Annotated[str | None, Query(description="1: a CSV table with a UTF-8 byte-order mark (Excel)")]
+                 = None) -> Response:
+    """One file at the release's stable address: the same bytes and headers as ``/dumps/{name}``."""
+    _release_folder(request, version)
+    return dumps_file(request, name, bom)
 
 
 @router.api_route("/dumps/{name}", methods=["GET", "HEAD"], summary="Download one file",
@@ -199,6 +234,8 @@ def dumps_file(request: Request, name: str,
     """One file of the build, with Content-Length, byte ranges (``Range``), ETag and Last-Modified.
     ``?bom=1`` on a CSV table gives its ``-excel.csv`` variant (the same bytes after a byte-order mark)."""
     dist: Path = serving(request).settings.dist_dir
+    if name in (LATEST, serving(request).store.release.version):
+        return RedirectResponse(f"/dumps/{name}/", status_code=301)  # a release's folder, without its slash
     if bom in ("1", "true", "yes") and name.endswith(".csv") and not name.endswith("-excel.csv"):
         name = name.removesuffix(".csv") + "-excel.csv"
     path = _safe_file(dist, name)
