@@ -23,6 +23,8 @@ from pathlib import Path
 
 import httpx
 
+from cpbkg.config import console_command
+
 ASK = "ASK { ?s ?p ?o }"
 
 
@@ -165,7 +167,7 @@ def wait_in_memory(server: Server, timeout: float = 300) -> float:
 
 def start_oxigraph(nquads: Path, workdir: Path) -> Server:
     """Oxigraph's server, read-only, on a store bulk-loaded from the same quads."""
-    binary = shutil.which("oxigraph")
+    binary = console_command("oxigraph")
     if binary is None:
         raise RuntimeError("the oxigraph CLI is not installed: pip install oxigraph")
     location = workdir / "oxigraph-store"
@@ -187,7 +189,7 @@ def start_oxigraph(nquads: Path, workdir: Path) -> Server:
 
 def start_rdflib_endpoint(nquads: Path, workdir: Path) -> Server:
     """rdflib-endpoint on the same quads (it parses them into an rdflib Dataset at start)."""
-    binary = shutil.which("rdflib-endpoint")
+    binary = console_command("rdflib-endpoint")
     if binary is None:
         raise RuntimeError("rdflib-endpoint is not installed: pip install rdflib-endpoint")
     port = free_port()

@@ -7,6 +7,8 @@ and injected everywhere; tests build their own.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,6 +41,16 @@ def work_dir() -> Path:
     """Where the outputs go by default (``dist/``, ``var/store``): the source tree, or, for an
     installed package (whose files are not to be written), the current directory."""
     return PROJECT_ROOT if IN_SOURCE_TREE else Path.cwd()
+
+
+def console_command(name: str) -> str | None:
+    """The path of a console script installed beside the running Python (``oxigraph``,
+    ``rdflib-endpoint`` of the venv), else one on PATH, else None.
+
+    CI and the README run ``.venv/bin/python`` without activating the venv, so its scripts are
+    not on PATH there; the bench and the test fixtures find them here, in one way.
+    """
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
 
 
 def _env(name: str, default: str) -> str:

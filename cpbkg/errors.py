@@ -246,6 +246,14 @@ class QueryTooComplex(QueryFailed):
     http_status = 422
 
 
+class EngineFailed(QueryFailed):
+    """The query engine itself failed on a valid query (a Rust panic, which aborts its worker):
+    deterministic, like :class:`QueryTooComplex`, so the query is not run again until the data
+    changes; the message quotes the engine's own words."""
+
+    http_status = 422
+
+
 class ResultTooLarge(QueryError):
     """The query would return more than the configured result cap."""
 

@@ -85,9 +85,9 @@ class Table:
     #: the title in Chinese (the pages and the listing of /dumps/ show the reader's language)
     title_zh: str = ""
 
-    @property
-    def titles(self) -> dict[str, str]:
-        return {"en": self.title, "zh": self.title_zh or self.title}
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang`` ("zh" or "en"); English where there is no Chinese one."""
+        return (self.title_zh or self.title) if lang == "zh" else self.title
 
     @property
     def file(self) -> str:

@@ -341,20 +341,23 @@ class Page:
         return any(edge.link for group in self.out_groups + self.in_groups for edge in group.edges)
 
     @property
-    def is_project_translation(self) -> bool:
-        return bool(self.wording and self.wording.term.value == CPB + "ProjectTranslation")
+    def english_kind(self) -> str | None:
+        """What the English text is (:func:`wording_kind` of ``cpb:englishWording``)."""
+        return wording_kind(self.wording)
 
     @property
-    def is_official_english(self) -> bool:
-        return bool(self.wording and self.wording.term.value == CPB + "OfficialWording")
+    def chinese_kind(self) -> str | None:
+        """What the Chinese text is (:func:`wording_kind` of ``cpb:chineseWording``)."""
+        return wording_kind(self.chinese_wording)
 
-    @property
-    def is_official_chinese(self) -> bool:
-        return bool(self.chinese_wording and self.chinese_wording.term.value == CPB + "OfficialWording")
 
-    @property
-    def is_chinese_translation(self) -> bool:
-        return bool(self.chinese_wording and self.chinese_wording.term.value == CPB + "ProjectTranslation")
+def wording_kind(status: Ref | None) -> str | None:
+    """``"official"``, ``"translation"`` (the project's) or ``"other"`` (a paraphrase) for a
+    ``cpb:WordingStatus``; None when the resource states none."""
+    if status is None:
+        return None
+    return {CPB + "OfficialWording": "official", CPB + "ProjectTranslation": "translation"}.get(
+        status.term.value, "other")
 
 
 @dataclass

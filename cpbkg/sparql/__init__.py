@@ -52,6 +52,10 @@ TSV or N-Triples, counted line by line, refused (422) past the cap, then convert
 than :data:`MAX_DEPTH` levels of brackets) is refused before it runs; one that still
 overflows the worker's stack (a chain of thousands of ``+``, ``UNION`` or ``OPTIONAL``) kills
 only its worker (SIGSEGV), and the client gets :class:`~cpbkg.errors.QueryTooComplex` (422).
+A panic of the engine on a valid query (pyoxigraph 0.5.13 panics sorting numbers and strings
+under one ``ORDER BY`` key) aborts its worker as an allocation over the heap cap does; the
+panic message, read from the worker's stderr, tells them apart: the client gets
+:class:`~cpbkg.errors.EngineFailed` (422) quoting the engine, not a word about memory.
 Such a query, and one that ran out of worker memory, is deterministic: it is then refused
 without running for as long as the data does not change (:class:`QueryService`).
 

@@ -30,12 +30,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 
 from cpbkg import errors
 from cpbkg.errors import (
     CpbkgError,
+    EngineFailed,
     QueryTimeout,
     QueryTooComplex,
     ServerBusy,
@@ -271,6 +273,38 @@ class _Timeout(Exception):
     pass
 
 
+class _StderrRelay:
+    """Copies a worker's stderr to the server's, line by line, and keeps an engine panic's message.
+
+    A Rust panic in the engine aborts the worker (SIGABRT, as an allocation over its heap cap
+    does); only the panic message on stderr tells the two apart (:meth:`panic`).
+    """
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._pipe = pipe
+        #: the panic's first lines ("thread ... panicked at FILE:", then the message)
+        self._panic: list[str] = []
+        self._thread = threading.Thread(target=self._relay, daemon=True, name="cpbkg-worker-stderr")
+        self._thread.start()
+
+    def _relay(self) -> None:
+        for raw in iter(self._pipe.readline, b""):
+            line = raw.decode("utf-8", "replace")
+            if 0 < len(self._panic) < 2 or " panicked at " in line:
+                self._panic.append(line.strip())
+            try:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+            except (OSError, ValueError):  # the server's stderr is closed
+                pass
+
+    def panic(self, wait: float = 2.0) -> str | None:
+        """The engine's panic message, once the dead worker's stderr is read to its end (else None)."""
+        self._thread.join(wait)
+        lines = self._panic[1:] or self._panic
+        return lines[0] if lines else None
+
+
 class _Worker:
     """The server's side of one worker process."""
 
@@ -279,8 +313,10 @@ class _Worker:
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen([sys.executable, "-c", _WORKER_BOOT], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, bufsize=0, close_fds=True, env=env)
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
+                                     close_fds=True, env=env)
+        assert self.proc.stdin is not None and self.proc.stdout is not None and self.proc.stderr is not None
+        self.stderr = _StderrRelay(self.proc.stderr)
         self.wfd = self.proc.stdin.fileno()
         self.rfd = self.proc.stdout.fileno()
         self.ready = False
@@ -322,7 +358,7 @@ class _Worker:
             self.proc.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             pass
-        for pipe in (self.proc.stdin, self.proc.stdout):
+        for pipe in (self.proc.stdin, self.proc.stdout):  # stderr: its relay reads it to the end
             try:
                 if pipe is not None:
                     pipe.close()
@@ -387,6 +423,12 @@ class AnswerStream:
         self._end(keep=False)
         log.error("query worker %d died (status %s) running: %.300s", worker.proc.pid, status,
                   " ".join(job.text.split()))
+        panic = worker.stderr.panic() if status == -signal.SIGABRT else None
+        if panic is not None:
+            return EngineFailed(
+                f"the query engine (Oxigraph {ox.__version__}) failed on this valid query: {panic!r}. "
+                "This is a fault of the engine, not of the query: an ORDER BY key that mixes numbers and "
+                "strings can do it; sort by ORDER BY STR(?x), or one kind at a time (FILTER(isNumeric(?x)))")
         if status in _CRASH_SIGNALS:
             return QueryTooComplex(
                 "the query crashed the query engine (its worker died of signal "

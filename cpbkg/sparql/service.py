@@ -13,6 +13,7 @@ import pyoxigraph as ox
 
 from cpbkg.errors import (
     CpbkgError,
+    EngineFailed,
     NotAcceptable,
     QueryTooComplex,
     RequestError,
@@ -159,8 +160,8 @@ class QueryService:
             raise type(known)(f"refused without running: this query crashed a query worker before. {known}")
         try:
             answer = self.pool.run(prepared.job)
-        except (QueryTooComplex, WorkerCrashed) as exc:
-            if isinstance(exc, QueryTooComplex) or getattr(exc, "repeatable", False):
+        except (QueryTooComplex, EngineFailed, WorkerCrashed) as exc:
+            if isinstance(exc, (QueryTooComplex, EngineFailed)) or getattr(exc, "repeatable", False):
                 with self._refused_lock:
                     self._refused[crash_key] = exc
                     while len(self._refused) > 256:

@@ -121,6 +121,7 @@ def test_empty_file_is_rejected(good, broken):
     expect_failure(good, SourceError, str(path), "empty")
 
 
+@pytest.mark.slow  # a whole build in a subprocess, killed mid-swap, then another: about 20 s here
 def test_interrupted_swap_is_recovered(good):
     """A build killed between the two renames of the swap: the old dist/ comes back."""
     settings, before = good

@@ -122,6 +122,7 @@ def test_dist_files_and_checksums(built):
     assert release["counts"] == {"areas": 2, "goals": 14, "objectives": 36, "indicators": 48, "outcomes": 14}
 
 
+@pytest.mark.slow  # rdflib parses every dump of the build: about 12 s here
 def test_every_dump_parses_to_the_same_triples(built):
     dist = built.dist_dir
     ttl = Graph().parse(dist / "cpbkg.ttl", format="turtle")

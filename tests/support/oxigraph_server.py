@@ -18,16 +18,16 @@ Use in a test module (or import the ``oxigraph_server`` fixture into a conftest.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from cpbkg.config import console_command
 
 STARTUP_SECONDS = 30.0
 
@@ -42,7 +42,7 @@ def free_port() -> int:
 def oxigraph_executable() -> str | None:
     """The ``oxigraph`` command of the pip package: beside this Python (CI runs ``.venv/bin/python``
     without activating the venv, so it is not on PATH there), else on PATH."""
-    return shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which("oxigraph")
+    return console_command("oxigraph")
 
 
 class OxigraphServer:

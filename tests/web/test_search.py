@@ -192,6 +192,7 @@ SAME_TEXTS = ["biosafety", "生物安全框架", "生物安全", "中国", "A.1(
               "a", 'x" } { ?a ?b ?c', '"} ?s ?p ?o } #', "a.1\\", "{A.1}", "'biosafety'", "zzzz no such thing"]
 
 
+@pytest.mark.slow  # about 40 texts x 2 scan limits through the query path: 35-90 s here
 def test_search_with_and_without_the_index_finds_the_same(web_store: LoadedStore) -> None:
     indexed = Describer(web_store.store, BASE)
     assert indexed.label_index() is not None
@@ -201,19 +202,23 @@ def test_search_with_and_without_the_index_finds_the_same(web_store: LoadedStore
             queried.LABEL_INDEX_MAX = 0  # more labels than that: no index, queries
             fresh = Describer(web_store.store, BASE)
             queried.SEARCH_SCAN = fresh.SEARCH_SCAN = scan
-            expected = signature(queried.search(text, limit=10_000))
+            # context=False: the context is looked up for the hits afterwards, the same way on both
+            # paths, and is not in the signature (for "a", thousands of lookups)
+            expected = signature(queried.search(text, limit=10_000, context=False))
             assert queried.label_index() is None
-            assert signature(fresh.search(text, limit=10_000)) == expected, (text, scan)
+            assert signature(fresh.search(text, limit=10_000, context=False)) == expected, (text, scan)
             if scan == 40 and text in ("a", "biosafety"):
                 assert expected[1]  # truncated
 
 
+@pytest.mark.slow  # the query path on each backend: about 15 s here
 def test_search_with_and_without_the_index_finds_the_same_on_each_backend(client: TestClient) -> None:
     store = current(client.app).store.store  # type: ignore[arg-type]
     for text in ("biosafety", "target 17", "生物安全框架", "A.1(a)", "zero hunger", 'x" } { ?a ?b ?c'):
         queried = Describer(store, BASE)
         queried.LABEL_INDEX_MAX = 0
-        assert signature(Describer(store, BASE).search(text)) == signature(queried.search(text)), text
+        assert signature(Describer(store, BASE).search(text, context=False)) == signature(
+            queried.search(text, context=False)), text
 
 
 def test_search_index_is_bounded() -> None:
@@ -347,8 +352,7 @@ def test_question_page_links_back_to_the_indicators_it_measures(client: TestClie
 def test_downloads_page_is_a_page_of_the_site(client: TestClient) -> None:
     r = client.get("/dumps/", headers={"Accept": "text/html", "Accept-Language": "zh-CN"})
     page = Page(r.text)
-    if not page.all("main") or page.all("main")[0].get("id") != "main":
-        pytest.xfail("cpbkg.web.routes.dumps does not render its listing with cpbkg.web.routes.ui.dumps_page yet")
+    assert page.all("main") and page.all("main")[0].get("id") == "main"  # the site's frame (base.html)
     assert page.all("html")[0]["lang"] == "zh-Hans" and "下载图谱" in page.text
     assert "Accept-Language" in r.headers["vary"]
     names = [a["href"] for a in page.all("a") if a.get("href", "").startswith("/dumps/") and "format" not in a["href"]]

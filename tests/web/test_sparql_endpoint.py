@@ -455,6 +455,24 @@ def test_select_star_comes_back_whole(whole: tuple[str, QueryPool], fmt: str) ->
     assert len(got) == rows > 40_000
 
 
+# pyoxigraph 0.5.13 panics on this sort ("does not correctly implement a total order", the family
+# of oxigraph#1542): numbers compare by value, a number and a string by their lexical forms, so
+# 9 < 10 < "5" < 9; the panic aborts the worker, as an allocation over its heap cap does
+_MIXED = " ".join(f'{i * 7 % 100} "{i * 13 % 100}"' for i in range(1, 41))
+ENGINE_PANIC = f"SELECT ?o WHERE {{ VALUES ?o {{ {_MIXED} }} }} ORDER BY ?o"
+
+
+def test_a_query_the_engine_fails_on_is_named_so_not_blamed_on_memory(web: httpx.Client) -> None:
+    r = web.get("/sparql", params={"query": ENGINE_PANIC})
+    if r.status_code == 200:
+        pytest.skip("this Oxigraph sorts mixed values: the engine fault is fixed upstream")
+    assert r.status_code == 422, r.text
+    assert "EngineFailed" in r.text and "total order" in r.text and "memory" not in r.text
+    again = web.get("/sparql", params={"query": ENGINE_PANIC})  # deterministic: refused without running
+    assert again.status_code == 422 and "refused without running" in again.text
+    assert web.get("/sparql", params={"query": GOALS}).status_code == 200  # the pool replaced its worker
+
+
 @pytest.mark.parametrize("fmt", list(GRAPH_PARSERS))
 def test_construct_everything_comes_back_whole(whole: tuple[str, QueryPool], fmt: str) -> None:
     url, _ = whole
@@ -746,6 +764,7 @@ def unordered(answer: Answer) -> list[str]:
     return answer.body.decode().splitlines()
 
 
+@pytest.mark.slow  # two pools of their own, one copying the store into memory: about 30 s here
 def test_in_memory_workers_answer_like_the_store_on_disk(web_store: LoadedStore) -> None:
     from cpbkg.sparql.catalogue import load_catalogue
 

@@ -64,7 +64,7 @@ def describe_file(name: str, lang: str = "en") -> str:
     if name.startswith("graph-") and name.endswith(".ttl"):
         return t("dump_graph", lang, name=name[len("graph-"):-len(".ttl")])
     for table in TABLES:
-        title = table.titles[lang if lang in table.titles else "en"]
+        title = table.title_in(lang)
         if name == table.file:
             return t("dump_table", lang, title=title, excel=table.excel)
         if name == table.excel:
