@@ -162,7 +162,8 @@ def wait_in_memory(server: Server, timeout: float = 300) -> float:
             if workers and all(q for q in workers):
                 return time.perf_counter() - start
             time.sleep(0.1)
-    raise RuntimeError(f"the workers of {server.name} did not copy the store into memory in {timeout} s")
+    raise RuntimeError(f"the workers of {server.name} did not copy the store into memory in {timeout} s; "
+                       f"{server.log} ends:\n{_tail(server.log)}")
 
 
 def start_oxigraph(nquads: Path, workdir: Path) -> Server:

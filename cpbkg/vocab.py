@@ -260,6 +260,10 @@ class Ids:
         of the current release (``/dumps/{name}``, the same file as ``/dumps/latest/{name}``)."""
         return URIRef(self.base + "dumps/" + (f"{version}/" if version else "") + name)
 
+    def dumps_page(self) -> URIRef:
+        """The listing of the current release's files (``/dumps/``)."""
+        return self.dump("")
+
 
 def sdg_goal(number: int) -> URIRef:
     """The UN SDG KOS URI of an SDG goal (never mint our own)."""

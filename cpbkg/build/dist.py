@@ -303,7 +303,7 @@ def _distribution(g: Graph, of: URIRef, ids: Ids, file: Distribution, built: str
         g.add((of, VOID.dataDump, dist))
     g.add((dist, RDF.type, DCAT.Distribution))
     g.add((dist, DCAT.downloadURL, dist))
-    g.add((dist, DCAT.accessURL, ids.dump("")))
+    g.add((dist, DCAT.accessURL, ids.dumps_page()))
     g.add((dist, DCAT_VERSION, Literal(__version__)))
     g.add((dist, DCTERMS.issued, Literal(built, datatype=XSD.dateTime)))
     g.add((dist, RDFS.seeAlso, ids.dump(name, "latest")))
@@ -328,7 +328,7 @@ def _distribution(g: Graph, of: URIRef, ids: Ids, file: Distribution, built: str
     what = file_type(name)[1]  # the format's own name (Turtle, TriG, CSV, ...), the same in both languages
     g.add((dist, DCTERMS.title, Literal(f"CPB-KG download {name} ({what})", lang="en")))
     g.add((dist, DCTERMS.title, Literal(f"CPB-KG 下载文件 {name}（{what}）", lang="zh")))
-    g.add((dist, FOAF.page, ids.dump("")))
+    g.add((dist, FOAF.page, ids.dumps_page()))
 
 
 def write_dist(

@@ -14,8 +14,10 @@ Answers a remote store sent (:mod:`cpbkg.store.backend`) are converted by the sa
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, cast
@@ -37,7 +39,7 @@ from cpbkg.formats import (
     DEFAULT_RESULTS,
     FORMATS,
 )
-from cpbkg.sparql.lexer import describe_syntax_error
+from cpbkg.sparql.lexer import describe_syntax_error, moved_error
 from cpbkg.sparql.rdfdoc import reading_order, used_prefixes
 
 if TYPE_CHECKING:
@@ -141,7 +143,15 @@ class BoundedWriter:
 
     A serialiser reports an exception of ``write`` as an OSError: :attr:`stopped` keeps the one
     raised (:class:`~cpbkg.errors.ResultTooLarge` past the limit, or the sink's), for
-    :func:`write_answer` to raise instead.
+    :func:`write_answer` to raise instead. No chunk is larger than ``chunk``, however much one
+    ``write`` brings (a server reading the sink then holds a chunk, not a whole value):
+
+    >>> got = []
+    >>> out = BoundedWriter(got.append, limit=100, chunk=4)
+    >>> out.write(b"0123456789"); out.close()
+    10
+    >>> got
+    [b'0123', b'4567', b'89']
     """
 
     __slots__ = ("_buffer", "_size", "chunk", "limit", "sink", "size", "stopped")
@@ -178,7 +188,10 @@ class BoundedWriter:
             self._buffer.clear()
             self._size = 0
             try:
-                self.sink(data)
+                # in chunks even when one write was larger (a 150 MB literal comes in one write):
+                # the reader of the sink holds a chunk at a time, never the whole value
+                for start in range(0, len(data), self.chunk):
+                    self.sink(data[start:start + self.chunk])
             except BaseException as exc:
                 self.stopped = exc
                 raise
@@ -194,6 +207,51 @@ class BoundedWriter:
 def _term(nt: str) -> ox.NamedNode | ox.Literal | ox.BlankNode:
     quad = next(iter(ox.parse(f"<urn:x-cpbkg:s> <urn:x-cpbkg:p> {nt} .", format=ox.RdfFormat.N_TRIPLES)))
     return quad.object
+
+
+#: an empty store whose only use is pyoxigraph's parser (:func:`check_grammar`)
+_GRAMMAR = ox.Store()
+#: the prologue of a query: blanks, comments, PREFIX and BASE declarations
+_PROLOGUE = re.compile(r"(?:\s+|#[^\n]*(?:\n|$)|(?i:PREFIX)\s*[^\s:]*:\s*<[^>]*>|(?i:BASE)\s*<[^>]*>)*")
+#: what an ASK is read as to check its grammar: pyoxigraph evaluates an ASK as soon as it is parsed
+_ASK_PROBE = "SELECT (1 AS ?cpbkg_ask_probe)"
+
+
+def check_grammar(job: Job) -> None:
+    r"""Raise :class:`~cpbkg.errors.QuerySyntaxError`, as :func:`run_query` would, for a query that
+    is not SPARQL 1.1, evaluating nothing: for a store that reads queries in a dialect of its own
+    (docs/remote-stores.md). What pyoxigraph could parse but not run (a function it does not know,
+    such as Virtuoso's ``bif:`` ones) is left to the store.
+
+    A SELECT, CONSTRUCT or DESCRIBE is lazy (parsed, not run, until its answer is read); an ASK is
+    checked as the SELECT with the same body, its error positions given in the text as sent.
+
+    >>> check_grammar(Job("ASK { ?s ?p ?o } GROUP BY ?s"))
+    >>> check_grammar(Job("SELECT (<http://www.openlinksw.com/schemas/bif#upper>('a') AS ?x) {}"))
+    >>> check_grammar(Job("PREFIX a: <http://x/ask>\nASK { ?s ?p ?o . FILTER(}"))
+    Traceback (most recent call last):
+    ...
+    cpbkg.errors.QuerySyntaxError: syntax error at line 2, column 26: ...
+    """
+    start = _PROLOGUE.match(job.text).end()  # type: ignore[union-attr]  # matches the empty string
+    if not re.match(r"(?i)ASK(?![A-Za-z0-9_])", job.text[start:]):
+        with contextlib.suppress(QueryFailed):
+            run_query(_GRAMMAR, job)
+        return
+    probe = job.text[:start] + _ASK_PROBE + job.text[start + 3:]
+    try:
+        run_query(_GRAMMAR, Job(probe, base_iri=job.base_iri))
+    except QueryFailed:
+        return
+    except QuerySyntaxError:
+        line = job.text.count("\n", 0, start) + 1
+        column = start - (job.text.rfind("\n", 0, start) + 1) + 1
+        try:
+            _GRAMMAR.query(probe, base_iri=job.base_iri) if job.base_iri else _GRAMMAR.query(probe)
+        except SyntaxError as exc:
+            moved = moved_error(str(exc), line, column, len(_ASK_PROBE) - 3)
+            raise QuerySyntaxError(describe_syntax_error(job.text, moved)) from None
+        raise
 
 
 def run_query(store: ox.Store, job: Job) -> Result:

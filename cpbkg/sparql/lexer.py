@@ -249,6 +249,19 @@ def check(text: str, *, allow_service: bool = False) -> Scan:
 _ERROR_AT = re.compile(r"^error at (\d+):(\d+): (.*)$", re.DOTALL)
 
 
+def moved_error(message: str, line: int, column: int, delta: int) -> str:
+    """pyoxigraph's parser message for a text in which ``delta`` characters were inserted at
+    ``line``, ``column``: its position in the text before the insertion.
+
+    >>> moved_error("error at 2:30: expected '}'", 2, 1, 25)
+    "error at 2:5: expected '}'"
+    """
+    match = _ERROR_AT.match(message.strip())
+    if not match or int(match.group(1)) != line or int(match.group(2)) <= column:
+        return message
+    return f"error at {line}:{max(int(match.group(2)) - delta, column)}: {match.group(3)}"
+
+
 def describe_syntax_error(text: str, message: str) -> str:
     """pyoxigraph's parser message, readable: line, column, what was expected, the line and a caret.
 

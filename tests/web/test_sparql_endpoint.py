@@ -462,7 +462,12 @@ _MIXED = " ".join(f'{i * 7 % 100} "{i * 13 % 100}"' for i in range(1, 41))
 ENGINE_PANIC = f"SELECT ?o WHERE {{ VALUES ?o {{ {_MIXED} }} }} ORDER BY ?o"
 
 
-def test_a_query_the_engine_fails_on_is_named_so_not_blamed_on_memory(web: httpx.Client) -> None:
+def test_a_query_the_engine_fails_on_is_named_so_not_blamed_on_memory(web: httpx.Client,
+                                                                      request: pytest.FixtureRequest) -> None:
+    if getattr(request.node, "callspec", None) and request.node.callspec.params.get("web_app") == "remote":
+        # there the engine is `oxigraph serve` 0.5.13, which the panic ends: the store of every later
+        # remote test would be gone (docs/remote-stores.md)
+        pytest.skip("on a remote store the panic is the store's own: Oxigraph's server exits")
     r = web.get("/sparql", params={"query": ENGINE_PANIC})
     if r.status_code == 200:
         pytest.skip("this Oxigraph sorts mixed values: the engine fault is fixed upstream")
