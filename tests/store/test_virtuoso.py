@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 import pytest
+from support.conformance import RUNNER, run_conformance
 from support.replicas import Replica, child_env, servable_dist
 from support.virtuoso_server import AUTH, VirtuosoServer, virtuoso_executable
 from support.web_server import web_settings, web_store  # noqa: F401  (fixtures)
@@ -163,10 +164,7 @@ def test_a_page_through_virtuoso(served: Replica) -> None:
         assert again.status_code == 304
 
 
-CONFORMANCE = Path(os.environ.get("CPBKG_CONFORMANCE", "/work/shared/conformance")) / "run_protocol.py"
-
-
-@pytest.mark.skipif(not CONFORMANCE.is_file(), reason="the W3C conformance runner (shared/conformance) is not here")
+@pytest.mark.skipif(not RUNNER.is_file(), reason="the W3C conformance runner (shared/conformance) is not here")
 @pytest.mark.timeout(1800)
 def test_w3c_protocol_conformance_through_virtuoso(served: Replica) -> None:
     """The external runner against ``cpbkg serve --backend virtuoso+URL``: no MUST failure but the
@@ -181,11 +179,6 @@ def test_w3c_protocol_conformance_through_virtuoso(served: Replica) -> None:
              "format/tsv-no-raw-tab-newline-in-terms"} | {
         f"format/{check}-{name}" for check in ("terms", "vars-order")
         for name in ("json", "xml", "tab-separated-values", "csv")}
-    out = subprocess.run([sys.executable, str(CONFORMANCE), served.url + "/sparql", "--must-only"], check=False,
-                         capture_output=True, text=True, timeout=1700)
-    failed = {line.split("] ", 1)[1].split(":", 1)[0] for line in out.stdout.splitlines()
-              if line.startswith("FAIL [MUST]")}
-    summary = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr[-2000:]
-    must = "\n".join(line for line in out.stdout.splitlines() if line.startswith("FAIL [MUST]"))
-    print(f"\nW3C runner through Virtuoso: {summary}\n{must}")
-    assert failed <= known, f"{summary}; MUST failures:\n{must}"
+    run = run_conformance(served.url + "/sparql", timeout=1700)
+    print(f"\nW3C runner through Virtuoso: {run.summary}\n{run.must_lines}")
+    assert run.must_failed <= known, f"{run.summary}; MUST failures:\n{run.must_lines}"

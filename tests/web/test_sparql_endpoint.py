@@ -16,17 +16,15 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
+from support.conformance import RUNNER, run_conformance
 from support.web_server import Canary, make_live
 
 from cpbkg.config import Settings
@@ -52,7 +50,6 @@ DESCRIBE_A1 = f"CONSTRUCT {{ <{GOAL_A1}> ?p ?o }} WHERE {{ <{GOAL_A1}> ?p ?o }}"
 JSON = "application/sparql-results+json"
 XML = "application/sparql-results+xml"
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-CONFORMANCE = Path(os.environ.get("CPBKG_CONFORMANCE", "/work/shared/conformance")) / "run_protocol.py"
 
 
 @pytest.fixture(scope="module")
@@ -977,7 +974,7 @@ def test_openapi_documents_the_parameters(web: httpx.Client) -> None:
 # --------------------------------------------------------------------------- W3C conformance runner
 
 
-@pytest.mark.skipif(not CONFORMANCE.is_file(), reason=f"conformance runner not found at {CONFORMANCE}")
+@pytest.mark.skipif(not RUNNER.is_file(), reason=f"conformance runner not found at {RUNNER}")
 def test_w3c_protocol_conformance(live: str, request: pytest.FixtureRequest) -> None:
     """The external runner against the live endpoint: no MUST failure but the known ones.
 
@@ -988,10 +985,6 @@ def test_w3c_protocol_conformance(live: str, request: pytest.FixtureRequest) -> 
         pytest.xfail("a query of the conformance set makes `oxigraph serve` 0.5.13 panic in a sort and exit "
                      "(the remote store dies, not the endpoint); see docs/remote-stores.md")
     known = {"syntax/sparql10/syntax-sparql3/syn-bad-26"}
-    out = subprocess.run([sys.executable, str(CONFORMANCE), live + "/sparql", "--must-only"], check=False,
-                         capture_output=True, text=True, timeout=600)
-    failed = {line.split("] ", 1)[1].split(":", 1)[0] for line in out.stdout.splitlines()
-              if line.startswith("FAIL [MUST]")}
-    summary = out.stdout.strip().splitlines()[-1]
-    assert failed <= known, f"{summary}; MUST failures: {sorted(failed - known)}\n{out.stdout[-3000:]}"
-    assert " passed" in summary and int(summary.split()[0]) > 300
+    run = run_conformance(live + "/sparql")
+    assert run.must_failed <= known, f"{run.summary}; MUST failures: {sorted(run.must_failed - known)}\n{run.must_lines}"
+    assert " passed" in run.summary and int(run.summary.split()[0]) > 300
