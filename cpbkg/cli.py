@@ -115,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
                    f"at the timeout (default: {defaults.query_workers}, one per CPU; $CPBKG_QUERY_WORKERS)")
     p.add_argument("--worker-memory", dest="worker_memory_mb", type=int, metavar="MB",
                    help=f"heap each query worker may use, 0: no limit (default: {defaults.worker_memory_mb})")
+    p.add_argument("--query-memory", dest="query_memory_mb", type=int, metavar="MB",
+                   help="heap the query workers together may take for queries above their size with the store "
+                   f"open, an equal share each, 0: only --worker-memory (default: {defaults.query_memory_mb})")
+    p.add_argument("--spool", dest="spool_mb", type=int, metavar="MB",
+                   help="disk for the answers of slow readers, all together, so that they do not hold a query "
+                   f"worker, 0: never (default: {defaults.spool_mb})")
     p.add_argument("--memory-store-triples", type=int, metavar="N",
                    help="query workers copy the store into memory when it holds at most N triples, 0: never "
                    f"(~5x faster queries, ~370 bytes per triple in each worker; default: {defaults.memory_store_triples})")
@@ -162,7 +168,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
                        ("result_bytes", "result_bytes"),
                        ("allow_service", "allow_service"), ("workers", "query_workers"),
                        ("cache_bytes", "cache_bytes"), ("cors_origins", "cors_origins"),
-                       ("worker_memory_mb", "worker_memory_mb"), ("backend", "backend"),
+                       ("worker_memory_mb", "worker_memory_mb"), ("query_memory_mb", "query_memory_mb"),
+                       ("spool_mb", "spool_mb"),
+                       ("backend", "backend"),
                        ("memory_store_triples", "memory_store_triples"), *((n, n) for n in _HARDENING)):
         value = getattr(args, flag, None)
         if value is not None:

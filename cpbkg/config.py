@@ -105,6 +105,15 @@ class Settings:
     query_workers: int = field(default_factory=lambda: _env_int("QUERY_WORKERS", 0) or _cpus())
     #: MiB of heap each query worker may use; a query that needs more kills its worker (503) (0: no limit)
     worker_memory_mb: int = field(default_factory=lambda: _env_int("WORKER_MEMORY_MB", 2048))
+    #: MiB the query workers together may take for the queries they run, above their size with the
+    #: store open (and copied into memory): each worker gets an equal share; a query over its share
+    #: ends its worker (503, and the query is refused when sent again) (0: only ``worker_memory_mb``)
+    query_memory_mb: int = field(default_factory=lambda: _env_int("QUERY_MEMORY_MB", 1024))
+    #: MiB on disk (temporary files, unlinked) for the answers of slow readers, all together: an answer
+    #: longer than the 4 MiB a pool reads ahead is drained from its worker into a file, so that a client
+    #: that reads slowly holds a socket and a file, not a worker; past the budget answers stream with
+    #: back-pressure (the worker waits for the client) (0: never spool)
+    spool_mb: int = field(default_factory=lambda: _env_int("SPOOL_MB", 2048))
     #: query workers copy the store into memory when it holds at most this many triples (0: never):
     #: queries run ~5x faster there than on RocksDB, and each worker holds ~370 bytes per triple
     memory_store_triples: int = field(default_factory=lambda: _env_int("MEMORY_STORE_TRIPLES", 500000))

@@ -36,11 +36,16 @@ Larger stores are queried on disk, so memory stays bounded (~370 bytes per tripl
 **Memory.** Each worker's heap is capped (``Settings.worker_memory_mb``, RLIMIT_DATA): a query
 that needs more (an ``ORDER BY`` over a cross product grows by ~350 MB/s) makes its worker
 abort; the client gets :class:`~cpbkg.errors.WorkerCrashed` (503) and a new worker starts.
+A query may also take only its worker's share of ``Settings.query_memory_mb`` above the
+worker's own size (the store open, its in-memory copy made): the cap is set again to that size
+plus the share after every job.
 
 **Whole answers, streamed.** A worker serialises the answer straight into the negotiated
 format as pyoxigraph evaluates it, and sends it in chunks over its pipe; the server reads a
 chunk only when the client has taken the one before (back-pressure), so memory stays flat
-whatever the size, and the timeout counts to the last byte. The bound is
+whatever the size, and the timeout counts to the last byte. Past the 4 MiB the pool reads ahead,
+the rest is drained to a temporary file within ``Settings.spool_mb`` (:mod:`cpbkg.sparql.spool`):
+the worker is free at the answer's end, however slowly its client reads. The bound is
 ``Settings.result_bytes`` per answer, far above the whole graph in any format: past it, an
 answer not begun yet gets :class:`~cpbkg.errors.ResultTooLarge` (422); one already under way
 is cut visibly -- the connection closes without the last chunk and the body ends in a line no

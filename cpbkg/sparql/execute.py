@@ -43,6 +43,7 @@ from cpbkg.sparql.rdfdoc import reading_order, used_prefixes
 
 if TYPE_CHECKING:
     from cpbkg.sparql.pool import AnswerStream
+    from cpbkg.sparql.spool import Spool
 
 #: bytes an answer may have by default (``Settings.result_bytes``)
 DEFAULT_MAX_BYTES = 4 << 30
@@ -101,7 +102,7 @@ class Answer:
 
     __slots__ = ("body", "format", "gzipped", "kind", "rest")
 
-    def __init__(self, kind: str, format: str, body: bytes, rest: AnswerStream | None = None) -> None:
+    def __init__(self, kind: str, format: str, body: bytes, rest: AnswerStream | Spool | None = None) -> None:
         #: "solutions", "boolean" or "graph"
         self.kind = kind
         self.format = format

@@ -11,7 +11,9 @@ client still gets its status.
 **Back-pressure.** The worker writes each chunk into its pipe and blocks while the pipe is full;
 the server reads a chunk only when its client has taken the one before
 (:class:`AnswerStream`). So a slow reader holds a socket, a worker and a pipe's worth of bytes,
-never the answer; the timeout still counts, and stops the worker mid-stream.
+never the answer; the timeout still counts, and stops the worker mid-stream. A pool with a spool
+budget drains an answer longer than :data:`SPOOL_BYTES` to disk instead (:mod:`cpbkg.sparql.spool`),
+so that a slow reader does not hold the worker either; back-pressure takes over past the budget.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from cpbkg.sparql.execute import (
     serialize_answer,
     write_answer,
 )
+from cpbkg.sparql.spool import Spool, SpoolBudget
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +133,45 @@ def _limit_memory(mb: int) -> None:
         pass
 
 
+def _data_mb() -> int:
+    """This process's data segment in MiB (``VmData``: what RLIMIT_DATA counts); 0 where unknown."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) >> 10
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class _Heap:
+    """A worker's heap cap: the ceiling (``memory_mb``), and within it the worker's share of the
+    query budget (``query_mb``) above what it holds with its store open.
+
+    The share is what bounds the workers together: two workers that each evaluate a 150 MB value
+    (761 MB of peak RSS each, measured) would pass a budget of 1 GiB over idle. While the worker
+    copies its store into memory (in a thread, answering from disk meanwhile) the cap leaves room
+    for the copy too (``copy_mb``); between the first two jobs after the copy it is set again,
+    from the size the worker has then.
+    """
+
+    def __init__(self, ceiling_mb: int, share_mb: int) -> None:
+        self.ceiling_mb = ceiling_mb
+        self.share_mb = share_mb
+        self.final = False
+
+    def limit(self, room_mb: int = 0, *, final: bool = True) -> None:
+        """Cap the heap at its size now + the share + ``room_mb`` (and at most the ceiling)."""
+        self.final = final
+        size = _data_mb() if self.share_mb > 0 else 0
+        if size <= 0:
+            _limit_memory(self.ceiling_mb)
+            return
+        cap = size + self.share_mb + room_mb
+        _limit_memory(min(cap, self.ceiling_mb) if self.ceiling_mb > 0 else cap)
+
+
 #: quads copied into the in-memory store per call (the GIL is released between calls)
 _COPY_BATCH = 5000
 
@@ -157,6 +199,8 @@ class _WorkerStore:
         self.store = disk
         #: quads of the in-memory copy, once made (None: the worker reads the disk)
         self.memory_quads: int | None = None
+        #: the copy is under way (the heap cap leaves room for it)
+        self.copying = False
 
     def copy_into_memory(self) -> None:
         """Make the in-memory copy (run in a thread: the worker answers from disk meanwhile)."""
@@ -166,6 +210,8 @@ class _WorkerStore:
             print(f"cpbkg query worker {os.getpid()}: no in-memory copy of the store ({exc}); "
                   "querying it on disk", file=sys.stderr)
             return
+        finally:
+            self.copying = False
         self.memory_quads = len(memory)
         self.store = memory  # one assignment: a job runs on one store or the other, whole
 
@@ -180,7 +226,8 @@ def worker_main() -> None:
     except (EOFError, ValueError):
         return
     isolated = _isolate_network() if config.get("isolate") else False
-    _limit_memory(int(config.get("memory_mb") or 0))
+    heap = _Heap(int(config.get("memory_mb") or 0), int(config.get("query_mb") or 0))
+    _limit_memory(heap.ceiling_mb)
     deadline = [0.0]
 
     def watchdog() -> None:
@@ -198,7 +245,11 @@ def worker_main() -> None:
         return
     prefixes = config.get("prefixes") or None
     if config.get("in_memory"):
+        store.copying = True
+        heap.limit(int(config.get("copy_mb") or 0), final=False)
         threading.Thread(target=store.copy_into_memory, daemon=True, name="cpbkg-memory-copy").start()
+    else:
+        heap.limit()
     _write_frame(out, json.dumps({"ready": True, "isolated": isolated, "pid": os.getpid()}).encode())
     while True:
         try:
@@ -207,6 +258,8 @@ def worker_main() -> None:
             return  # the server is gone
         if frame == _CANCEL:
             continue  # for an answer that had ended when the server stopped it
+        if not (heap.final or store.copying):
+            heap.limit()  # between jobs: the worker's size is its store's (and the copy's, now whole)
         sink: _FrameSink | None = None
         try:
             job = Job.decode(frame)
@@ -237,6 +290,10 @@ def worker_main() -> None:
             end = {"ok": False, "error": "QueryFailed", "message": f"the answer could not be serialised: {exc}"}
         except Exception as exc:
             end = {"ok": False, "error": "CpbkgError", "message": f"internal error: {type(exc).__name__}: {exc}"}
+        except BaseException as exc:  # a panic the engine unwinds as pyo3's PanicException (not an Exception)
+            if type(exc).__name__ != "PanicException":
+                raise
+            end = {"ok": False, "error": "EngineFailed", "message": _engine_failed(str(exc))}
         deadline[0] = 0.0
         end["memory_quads"] = store.memory_quads
         _write_frame(out, b"E" + json.dumps(end).encode())
@@ -394,6 +451,8 @@ class AnswerStream:
         #: bytes read so far
         self.size = 0
         self.done = False
+        self._free_lock = threading.Lock()
+        self._on_free: list[Callable[[], None]] = []
 
     def waited(self, seconds: float) -> None:
         """The answer waited ``seconds`` for its client (not counted as the worker's time)."""
@@ -425,16 +484,15 @@ class AnswerStream:
                   " ".join(job.text.split()))
         panic = worker.stderr.panic() if status == -signal.SIGABRT else None
         if panic is not None:
-            return EngineFailed(
-                f"the query engine (Oxigraph {ox.__version__}) failed on this valid query: {panic!r}. "
-                "This is a fault of the engine, not of the query: an ORDER BY key that mixes numbers and "
-                "strings can do it; sort by ORDER BY STR(?x), or one kind at a time (FILTER(isNumeric(?x)))")
+            return EngineFailed(_engine_failed(panic))
         if status in _CRASH_SIGNALS:
             return QueryTooComplex(
                 "the query crashed the query engine (its worker died of signal "
                 f"{signal.Signals(-status).name}): it is too deeply nested or has too long a chain of "
                 "operators, UNIONs or OPTIONALs for this endpoint; simplify it")
-        limit = f" (at most {self._pool.memory_mb} MiB)" if self._pool.memory_mb else ""
+        pool = self._pool
+        limit = (f" (at most {pool.query_mb} MiB above the worker's own size)" if pool.query_mb
+                 else f" (at most {pool.memory_mb} MiB)" if pool.memory_mb else "")
         crashed = WorkerCrashed(f"the worker running the query stopped ({exc}, exit status {status}); the query "
                                 f"probably needs more memory than this endpoint gives a query{limit}: make it "
                                 "more selective")
@@ -443,9 +501,25 @@ class AnswerStream:
         return crashed
 
     def _end(self, keep: bool) -> None:
-        if not self.done:
+        with self._free_lock:
+            if self.done:
+                return
             self.done = True
+            callbacks, self._on_free = self._on_free, []
+        try:
             self._pool._release(self._worker, keep)
+        finally:
+            for callback in callbacks:
+                callback()
+
+    def when_free(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the answer's worker is free (at once, here, if it already is; else
+        in the thread that frees it)."""
+        with self._free_lock:
+            if not self.done:
+                self._on_free.append(callback)
+                return
+        callback()
 
     def _ended(self, frame: bytes) -> None:
         """The worker's E frame: the job is done; raise its error, if any."""
@@ -488,8 +562,9 @@ class AnswerStream:
         self._end(keep=False)
         raise CpbkgError(f"the query worker sent an unknown frame ({tag!r})")
 
-    def spool(self, limit: int) -> Answer:
-        """The answer, whole if it ends within ``limit`` bytes, else those with this stream as its rest."""
+    def spool(self, limit: int, budget: SpoolBudget | None = None) -> Answer:
+        """The answer, whole if it ends within ``limit`` bytes, else those with the rest to come: from
+        a :class:`~cpbkg.sparql.spool.Spool` on disk if there is a ``budget``, else from this stream."""
         parts: list[bytes] = []
         size = 0
         while size <= limit:
@@ -498,7 +573,8 @@ class AnswerStream:
                 return Answer(self.kind, self.format, b"".join(parts))
             parts.append(chunk)
             size += len(chunk)
-        return Answer(self.kind, self.format, b"".join(parts), rest=self)
+        rest = Spool(self, budget) if budget is not None and budget.total else self
+        return Answer(self.kind, self.format, b"".join(parts), rest=rest)
 
     def close(self) -> None:
         """Stop the answer if it is not whole yet (idempotent; blocks up to :data:`_DRAIN_SECONDS`)."""
@@ -533,13 +609,18 @@ class QueryPool:
     """
 
     def __init__(self, store_path: Path | str, *, size: int = 2, prefixes: dict[str, str] | None = None,
-                 isolate_network: bool = True, memory_mb: int = 0, start_timeout: float = 60.0,
-                 in_memory: bool = False) -> None:
+                 isolate_network: bool = True, memory_mb: int = 0, query_mb: int = 0, copy_mb: int = 0,
+                 start_timeout: float = 60.0, in_memory: bool = False, spool_bytes: int = 0) -> None:
         self.size = max(1, int(size))
         self.start_timeout = start_timeout
+        #: each worker's heap ceiling, and the share a query may take above the worker's size (MiB, 0: none)
         self.memory_mb = int(memory_mb)
+        self.query_mb = int(query_mb)
+        #: bytes on disk for the answers of slow readers, all together (0: no spooling, back-pressure only)
+        self.spool_budget = SpoolBudget(spool_bytes)
         self._config = json.dumps({"store": str(store_path), "prefixes": prefixes or {},
                                    "isolate": bool(isolate_network), "memory_mb": self.memory_mb,
+                                   "query_mb": self.query_mb, "copy_mb": int(copy_mb),
                                    "in_memory": bool(in_memory)}).encode()
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._workers: set[_Worker] = set()
@@ -592,8 +673,9 @@ class QueryPool:
 
     def run(self, job: Job) -> Answer:
         """Run a job on a free worker: its answer, whole, or its first :data:`SPOOL_BYTES` with
-        the rest to come (``Answer.rest``, an :class:`AnswerStream` the caller reads and must close;
-        the worker is busy until then).
+        the rest to come (``Answer.rest``, an :class:`AnswerStream` or a
+        :class:`~cpbkg.sparql.spool.Spool` the caller reads and must close; the worker is busy until
+        the answer is whole or closed: ``Answer.rest.when_free`` tells when).
 
         Raises:
             QueryTimeout: the job ran past ``job.timeout`` (its worker was killed and replaced).
@@ -612,7 +694,7 @@ class QueryPool:
         except BaseException:
             self._job_done()
             raise
-        return stream.spool(SPOOL_BYTES)
+        return stream.spool(SPOOL_BYTES, self.spool_budget)
 
     def _job_done(self) -> None:
         with self._lock:
@@ -724,6 +806,13 @@ class QueryPool:
         or None while it reads the disk (not copied yet, or not to be)."""
         with self._lock:
             return [w.memory_quads for w in self._workers if w.ready]
+
+
+def _engine_failed(panic: str) -> str:
+    """What a client is told of a valid query the engine panicked on (its message ``panic``)."""
+    return (f"the query engine (Oxigraph {ox.__version__}) failed on this valid query: {panic!r}. "
+            "This is a fault of the engine, not of the query: an ORDER BY key that mixes numbers and "
+            "strings can do it; sort by ORDER BY STR(?x), or one kind at a time (FILTER(isNumeric(?x)))")
 
 
 def _rebuild_error(name: str, message: str) -> CpbkgError:

@@ -75,6 +75,18 @@ def in_memory(settings: Settings, triples: int) -> bool:
     return True
 
 
+def query_pool(settings: Settings, loaded: LoadedStore, size: int | None = None) -> QueryPool:
+    """The pool of query workers for ``loaded`` under the settings' limits: ``size`` workers (default
+    ``query_workers``), each with its share of ``query_memory_mb`` (docs/security.md)."""
+    size = size or settings.query_workers
+    copy = in_memory(settings, loaded.release.triples)
+    return QueryPool(loaded.path, size=size, prefixes=_prefixes(), isolate_network=not settings.allow_service,
+                     memory_mb=settings.worker_memory_mb, query_mb=settings.query_memory_mb // max(1, size),
+                     copy_mb=(loaded.release.triples * MEMORY_PER_TRIPLE) >> 20 if copy else 0,
+                     start_timeout=max(60.0, settings.query_timeout), in_memory=copy,
+                     spool_bytes=settings.spool_mb << 20)
+
+
 class QueryService:
     """Runs queries on one store under the settings' limits: checks, pool, cache."""
 
@@ -83,11 +95,7 @@ class QueryService:
         self.settings = settings
         self.loaded = loaded
         self.data_version = loaded.data_version
-        self.pool = pool or QueryPool(loaded.path, size=settings.query_workers, prefixes=_prefixes(),
-                                      isolate_network=not settings.allow_service,
-                                      memory_mb=settings.worker_memory_mb,
-                                      start_timeout=max(60.0, settings.query_timeout),
-                                      in_memory=in_memory(settings, loaded.release.triples))
+        self.pool = pool or query_pool(settings, loaded)
         self.cache = cache if cache is not None else ResponseCache(settings.cache_bytes)
         #: queries that crashed a worker (deterministically) on this data: refused without running
         self._refused: collections.OrderedDict[tuple[object, ...], CpbkgError] = collections.OrderedDict()
@@ -212,10 +220,7 @@ def run_cli_query(settings: Settings, text: str, fmt: str | None = None) -> byte
         loaded = open_store(settings, read_only=True)
     except StoreError:
         loaded = open_store(settings)  # not loaded yet: load it (needs a build in dist/)
-    service = QueryService(settings, loaded, pool=QueryPool(loaded.path, size=1, prefixes=_prefixes(),
-                                                            isolate_network=not settings.allow_service,
-                                                            memory_mb=settings.worker_memory_mb),
-                           cache=ResponseCache(0))
+    service = QueryService(settings, loaded, pool=query_pool(settings, loaded, size=1), cache=ResponseCache(0))
     try:
         return service.query(text, results_format=results, graph_format=graph).read_all()
     finally:

@@ -8,8 +8,8 @@ So:
 * a client (:func:`client_of`: the peer address, or behind a configured reverse proxy the address
   that proxy names in ``X-Forwarded-For``) may have at most ``per_client`` queries running;
 * at most ``queue`` queries wait, all clients together; when it is full, a newcomer takes the
-  place of the newest waiter of the client with the most waiting (which gets ``429
-  TooManyQueries``), or is itself refused -- ``429`` if it is that client, ``503 QueueFull``
+  place of the newest waiter of the client with the most waiting, if it has more waiting than the
+  newcomer's client (that waiter gets ``429 TooManyQueries``), or is itself refused -- ``429`` if it is that client, ``503 QueueFull``
   otherwise -- both with ``Retry-After``: one client filling the queue never keeps others out;
 * when a slot frees, it goes to the waiting query whose client has the fewest running (then the
   one that waited longest): a client with many queries takes its turn after the others;
@@ -29,7 +29,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from itertools import count
@@ -230,7 +230,9 @@ class Admission:
     def _make_room(self, name: str, client: _Client) -> bool:
         """Refuse the newest waiter of the client with the most waiting, if it has more than ``client``."""
         heaviest = max(self._clients.items(), key=lambda item: item[1].waiting)
-        if heaviest[0] == name or heaviest[1].waiting <= client.waiting + 1:
+        # more waiting than the newcomer's (not two more): twenty clients that each wait once must
+        # not keep out a twenty-first that waits for nothing yet (the slow-reader attack, issue 20)
+        if heaviest[0] == name or heaviest[1].waiting <= client.waiting:
             return False
         newest = max((w for w in self._waiters if w.client == heaviest[0]), key=lambda w: w.order)
         del self._waiters[newest]
@@ -259,13 +261,30 @@ class Admission:
 
     def release(self) -> None:
         """Free the slot the current task took."""
+        self._release(self._held())
+
+    def detach(self) -> Callable[[], None]:
+        """Hand over the slot the current task took: a function that frees it, once, from any task
+        on the event loop (a streamed answer's worker is free before its request ends)."""
+        name = self._held()
+        freed = False
+
+        def free() -> None:
+            nonlocal freed
+            if not freed:
+                freed = True
+                self._release(name)
+        return free
+
+    def _held(self) -> str:
+        """The client of the newest slot the current task holds, which it no longer holds."""
         names = self._holders.get(_task())
         if not names:
             raise RuntimeError("this task holds no query slot")
         name = names.pop()
         if not names:
             del self._holders[_task()]
-        self._release(name)
+        return name
 
     def _release(self, name: str) -> None:
         client = self._clients[name]

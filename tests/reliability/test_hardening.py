@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 import httpx
 import pytest
 import uvicorn
@@ -34,7 +35,7 @@ from cpbkg.sparql.cache import ResponseCache
 from cpbkg.sparql.execute import Answer
 from cpbkg.sparql.pool import QueryPool
 from cpbkg.store.embedded import LoadedStore
-from cpbkg.web.admission import Proxies, client_of
+from cpbkg.web.admission import CLIENT, Admission, Proxies, QueueFull, TooManyQueries, client_of
 from cpbkg.web.app import create_app, uvicorn_options
 from cpbkg.web.memo import KEY_PART_MAX, Memorised, ResponseMemo
 from cpbkg.web.state import current
@@ -347,12 +348,14 @@ async def _pathological_and_normal(url: str, flooder: tuple[str, dict[str, str]]
     uncached query from ``other``; their answers."""
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
     transport = httpx.AsyncHTTPTransport(local_address=flooder[0], limits=limits)
-    async with httpx.AsyncClient(base_url=url, timeout=60, transport=transport, headers=flooder[1]) as a:
+    # a hang guard, not a bound: a query may wait up to the timeout for a slot, then run up to it
+    guard = 4 * TIMEOUT
+    async with httpx.AsyncClient(base_url=url, timeout=guard, transport=transport, headers=flooder[1]) as a:
         flood = [asyncio.create_task(a.get("/sparql", params={"query": PATHOLOGICAL.replace("{i}", str(i))},
                                            headers={"Accept": JSON})) for i in range(120)]
         await asyncio.sleep(0.5)  # the flood is in
         transport = httpx.AsyncHTTPTransport(local_address=other[0])
-        async with httpx.AsyncClient(base_url=url, timeout=60, transport=transport, headers=other[1]) as b:
+        async with httpx.AsyncClient(base_url=url, timeout=guard, transport=transport, headers=other[1]) as b:
             normal = await b.get("/sparql", params={"query": f"ASK {{ ?s ?p ?o }} # {time.time_ns()}"},
                                  headers={"Accept": JSON})
         answers = await asyncio.gather(*flood)
@@ -367,6 +370,44 @@ def _check_flood(answers: list[httpx.Response], normal: httpx.Response) -> None:
     assert all(r.headers.get("retry-after", "").isdigit() for r in refused)
     assert set(statuses) <= {200, 422, 429, 503}, statuses
     FIGURES.bad_input("pathological queries from one client", len(answers))
+
+
+def test_a_full_queue_of_many_clients_still_takes_a_new_one() -> None:
+    """Twenty clients that each wait once fill the queue (two more hold the workers); a new
+    client, with nothing waiting, takes the newest waiter's place (429 to that one), and its
+    second query, now that it waits as much as any, is refused (429: it waits already)."""
+
+    async def play() -> list[tuple[str, str]]:
+        slots = Admission(2, per_client=1, queue=20, timeout=10)
+        refused: list[tuple[str, str]] = []
+
+        async def client(name: str, hold: anyio.Event) -> None:
+            CLIENT.set(name)
+            try:
+                await slots.acquire()
+            except (TooManyQueries, QueueFull) as exc:
+                refused.append((name, type(exc).__name__))
+                return
+            await hold.wait()
+            slots.release()
+
+        hold = anyio.Event()
+        async with anyio.create_task_group() as group:
+            for i in range(22):
+                group.start_soon(client, f"10.0.0.{i}", hold)
+            await anyio.sleep(0.05)
+            assert slots.waiting == 20 and not refused
+            group.start_soon(client, "10.0.0.250", hold)
+            await anyio.sleep(0.05)
+            assert slots.waiting == 20 and len(refused) == 1 and refused[0][0] != "10.0.0.250", refused
+            group.start_soon(client, "10.0.0.250", hold)
+            await anyio.sleep(0.05)
+            hold.set()
+        return refused
+
+    refused = anyio.run(play)
+    assert [how for _, how in refused] == ["TooManyQueries", "TooManyQueries"], refused
+    assert refused[1][0] == "10.0.0.250", refused
 
 
 def test_one_client_cannot_starve_another(hardened: Server) -> None:

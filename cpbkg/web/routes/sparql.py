@@ -44,19 +44,24 @@ timeout, then 503) and then talks to its worker process from a thread (:mod:`cpb
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import gzip
 import hashlib
 import json
 import logging
+import threading
 import time
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import parse_qs, parse_qsl
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -79,6 +84,7 @@ from cpbkg.formats import FORMAT_VALUES, FORMATS, GRAPHS, HTML, format_choice, l
 from cpbkg.sparql.execute import Answer
 from cpbkg.sparql.pool import SPOOL_BYTES, STREAM_FACTOR, AnswerStream
 from cpbkg.sparql.service import Prepared, QueryService
+from cpbkg.sparql.spool import Spool
 from cpbkg.web.memo import memorable
 from cpbkg.web.negotiation import (
     GRAPH_OFFERS,
@@ -270,7 +276,8 @@ async def _run(state: ServingState, prepared: Prepared, compress: bool) -> Answe
     """Run on a worker: wait (on the loop, up to the timeout) for a free worker slot, then use a thread.
 
     The slot is free again when the answer is in -- or, for an answer that streams on
-    (``Answer.rest``), once that stream is closed (:class:`StreamedAnswer` frees it).
+    (``Answer.rest``), once its worker is free: at the answer's end when it is spooled to disk
+    (:mod:`cpbkg.sparql.spool`), however slowly its client reads, else once the stream is closed.
     """
     slots = state.process.query_slots
     acquired = False
@@ -287,18 +294,32 @@ async def _run(state: ServingState, prepared: Prepared, compress: bool) -> Answe
     finally:
         if answer is None or answer.rest is None:
             slots.release()
+        else:
+            answer.rest.when_free(_on_loop(slots.detach()))
+
+
+def _on_loop(release: Callable[[], None]) -> Callable[[], None]:
+    """``release`` (of the event loop's state), callable from any thread: run on the loop."""
+    token = anyio.lowlevel.current_token()
+    loop_thread = threading.get_ident()
+
+    def call() -> None:
+        if threading.get_ident() == loop_thread:
+            release()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop has ended (the server stopped): nothing to free
+            anyio.from_thread.run_sync(release, token=token)
+    return call
 
 
 async def _stop(state: ServingState, answer: Answer) -> None:
-    """Close the stream of an answer that will not be sent on, and free its query slot."""
+    """Close the stream of an answer that will not be sent on (which frees its query slot, as
+    :func:`_run` arranged, once its worker is free)."""
     stream = answer.rest
     answer.rest = None
-    with anyio.CancelScope(shield=True):
-        try:
-            if stream is not None:
-                await anyio.to_thread.run_sync(stream.close, limiter=state.process.query_threads)
-        finally:
-            state.process.query_slots.release()
+    if stream is not None:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(stream.close, limiter=state.process.query_threads)
 
 
 def cut_marker(exc: BaseException) -> bytes:
@@ -313,7 +334,7 @@ def cut_marker(exc: BaseException) -> bytes:
     return f'\n"CPBKG-ERROR {type(exc).__name__}: the answer is cut here, it is not complete: {message}\n</'.encode()
 
 
-def _next_chunk(stream: AnswerStream, compressor: Any) -> bytes | None:
+def _next_chunk(stream: AnswerStream | Spool, compressor: Any) -> bytes | None:
     """The next chunk of a stream, compressed if ``compressor``; None at the end (in a thread)."""
     chunk = stream.read()
     if compressor is None:
