@@ -73,10 +73,16 @@ SPOOL_BYTES = 4 << 20
 _DRAIN_SECONDS = 5.0
 #: an answer, however slowly its client reads, is whole within this many times the job's timeout
 STREAM_FACTOR = 10
+#: bytes of frames a worker holds before it writes them (an answer's last ones go with its end)
+_FLUSH_BYTES = 64 << 10
 
 
 def _write_frame(fd: int, data: bytes) -> None:
-    view = memoryview(_FRAME.pack(len(data)) + data)
+    _write_all(fd, _FRAME.pack(len(data)) + data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
     while view:
         written = os.write(fd, view)
         view = view[written:]
@@ -296,34 +302,61 @@ def worker_main() -> None:
             end = {"ok": False, "error": "EngineFailed", "message": _engine_failed(str(exc))}
         deadline[0] = 0.0
         end["memory_quads"] = store.memory_quads
-        _write_frame(out, b"E" + json.dumps(end).encode())
+        last = b"E" + json.dumps(end).encode()
+        if sink is None:
+            _write_frame(out, last)
+        else:
+            sink.end(last)
 
 
 class _FrameSink:
     """Sends an answer's chunks to the server (:class:`~cpbkg.sparql.execute.BoundedWriter`'s sink):
-    the ``H`` frame before the first, and a look for a cancel frame before each (raising Stopped)."""
+    the ``H`` frame before the first, and a look for a cancel frame before each (raising Stopped).
+
+    Frames are held until they pass :data:`_FLUSH_BYTES` and written together, and the last ones with
+    the ``E`` frame (:meth:`end`): a small answer reaches the server in one write, which wakes it
+    once, not once a frame (issue 14: the round trip was 18 % of an uncached lookup).
+    """
 
     def __init__(self, out: int, inp: int, header: dict[str, object], writing: Callable[[bool], None]) -> None:
         self.out = out
         self.inp = inp
         self.header = json.dumps(header).encode()
         self.started = False
-        #: called with True before a chunk is written (the write may wait for the server), False after
+        #: called with True before frames are written (the write may wait for the server), False after
         self.writing = writing
+        self._held: list[bytes] = []
+        self._size = 0
+
+    def _frame(self, data: bytes) -> None:
+        self._held += (_FRAME.pack(len(data)), data)
+        self._size += len(data) + _FRAME.size
 
     def start(self) -> None:
         if not self.started:
             self.started = True
-            _write_frame(self.out, b"H" + self.header)
+            self._frame(b"H" + self.header)
 
     def __call__(self, chunk: bytes) -> None:
         readable, _, _ = select.select([self.inp], [], [], 0)
         if readable and _read_frame(self.inp) == _CANCEL:
             raise Stopped()
         self.start()
-        self.writing(True)
-        _write_frame(self.out, b"D" + chunk)
-        self.writing(False)
+        self._frame(b"D" + chunk)
+        if self._size >= _FLUSH_BYTES:
+            self.writing(True)
+            self._flush()
+            self.writing(False)
+
+    def _flush(self) -> None:
+        held, self._held, self._size = self._held, [], 0
+        if held:
+            _write_all(self.out, b"".join(held))
+
+    def end(self, frame: bytes) -> None:
+        """Write what is held and then the ``E`` frame."""
+        self._frame(frame)
+        self._flush()
 
 
 class _Timeout(Exception):

@@ -18,8 +18,8 @@ So:
 The default ``per_client`` is every worker, so that a single client (a load generator, or every
 client behind a proxy not in ``trusted_proxies``) is not throttled while nobody else waits; set it
 to one less than the workers (``client_queries``) on a public endpoint, so that one client alone
-always leaves a worker for the others. The limiter runs on the event loop only (no lock): it is
-entered and left from the request's task. Which client a request is from is set once per request
+always leaves a worker for the others. The limiter runs on the event loop only (no lock): a slot is
+taken in the request's task, and freed on the loop by the function taking it returned. Which client a request is from is set once per request
 by the app's middleware (:func:`enter_request`) in a context variable that the request's task
 and its children see.
 """
@@ -155,8 +155,9 @@ class _Waiter:
 
 
 class Admission:
-    """``slots`` query slots shared fairly (see the module): ``acquire()`` / ``release()``, as
-    :class:`anyio.CapacityLimiter` (whose place it takes), for the client of the current request."""
+    """``slots`` query slots shared fairly (see the module): :meth:`take` one if it is free, or wait
+    for one with :meth:`acquire`, for the client of the current request; each gives the function
+    that frees it."""
 
     def __init__(self, slots: int, *, per_client: int = 0, queue: int = 0, timeout: float = 10.0) -> None:
         self.total_tokens = max(1, slots)
@@ -172,8 +173,6 @@ class Admission:
         self._clients: dict[str, _Client] = {}
         self._waiters: OrderedDict[_Waiter, None] = OrderedDict()
         self._order = count()
-        #: the client each running task took its slot for (release() is called from the same task)
-        self._holders: dict[int, list[str]] = {}
 
     @property
     def waiting(self) -> int:
@@ -193,8 +192,25 @@ class Admission:
     def _retry(self) -> int:
         return max(1, math.ceil(self.timeout))
 
-    async def acquire(self) -> None:
-        """Take a slot for the current request's client; wait (fairly) if none is free.
+    def take(self) -> Callable[[], None] | None:
+        """A free slot for the current request's client, at once, if one is there and nobody waits
+        for it (the common case, which needs no wait and no cancel scope): the function that frees
+        it (once, from any task on the event loop); else None (:meth:`acquire` waits, fairly)."""
+        if self._waiters or self.borrowed_tokens >= self.total_tokens:
+            return None
+        name = CLIENT.get()
+        client = self._client(name)
+        if client.running >= self.per_client:
+            self._forget(name)
+            return None
+        client.running += 1
+        self.borrowed_tokens += 1
+        return self._freer(name)
+
+    async def acquire(self) -> Callable[[], None]:
+        """Take a slot for the current request's client; wait (fairly) if none is free. Returns the
+        function that frees it (once, from any task on the event loop: a streamed answer's worker is
+        free before its request ends).
 
         When the queue is full, a newcomer takes the place of the newest waiter of the client with
         the most waiting (that one gets TooManyQueries), if that client has more waiting than the
@@ -225,7 +241,17 @@ class Admission:
             raise
         if waiter.refused is not None:
             raise waiter.refused
-        self._holders.setdefault(_task(), []).append(name)
+        return self._freer(name)
+
+    def _freer(self, name: str) -> Callable[[], None]:
+        freed = False
+
+        def free() -> None:
+            nonlocal freed
+            if not freed:
+                freed = True
+                self._release(name)
+        return free
 
     def _make_room(self, name: str, client: _Client) -> bool:
         """Refuse the newest waiter of the client with the most waiting, if it has more than ``client``."""
@@ -259,33 +285,6 @@ class Admission:
             chosen.granted = True
             chosen.event.set()
 
-    def release(self) -> None:
-        """Free the slot the current task took."""
-        self._release(self._held())
-
-    def detach(self) -> Callable[[], None]:
-        """Hand over the slot the current task took: a function that frees it, once, from any task
-        on the event loop (a streamed answer's worker is free before its request ends)."""
-        name = self._held()
-        freed = False
-
-        def free() -> None:
-            nonlocal freed
-            if not freed:
-                freed = True
-                self._release(name)
-        return free
-
-    def _held(self) -> str:
-        """The client of the newest slot the current task holds, which it no longer holds."""
-        names = self._holders.get(_task())
-        if not names:
-            raise RuntimeError("this task holds no query slot")
-        name = names.pop()
-        if not names:
-            del self._holders[_task()]
-        return name
-
     def _release(self, name: str) -> None:
         client = self._clients[name]
         client.running -= 1
@@ -293,6 +292,3 @@ class Admission:
         self._forget(name)
         self._dispatch()
 
-
-def _task() -> int:
-    return anyio.get_current_task().id

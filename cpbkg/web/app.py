@@ -61,7 +61,7 @@ from cpbkg.web.admission import Proxies, enter_request, retry_after
 from cpbkg.web.memo import FLAG as MEMO_FLAG
 from cpbkg.web.memo import Recorder, ResponseMemo
 from cpbkg.web.negotiation import wants
-from cpbkg.web.routes.sparql import cached_answer
+from cpbkg.web.routes.sparql import DirectQuery, direct_query
 from cpbkg.web.state import ServingState, current, install, pin, serve, serving, state_of, unpin
 
 log = logging.getLogger(__name__)
@@ -234,10 +234,11 @@ class _OneBuild:
 
 class _CachedQueries:
     """Answers a request seen before with the very bytes sent then (:mod:`cpbkg.web.memo`), and
-    ``GET /sparql?query=...`` from the answer cache before routing (see ``sparql.cached_answer``).
+    ``GET /sparql?query=...`` on the direct path, before routing (:func:`cpbkg.web.routes.sparql.direct_query`:
+    read, negotiated and lexed once, then answered from the answer cache or a worker).
 
     Requests with an ``Origin`` header go the normal way (CORS middleware); so does anything
-    that is not a plain cache hit. Inside :class:`_OneBuild`: the request is pinned to its build.
+    the direct path does not take. Inside :class:`_OneBuild`: the request is pinned to its build.
     """
 
     def __init__(self, app: ASGIApp, *, cors: bool = False) -> None:
@@ -262,26 +263,40 @@ class _CachedQueries:
             await seen.send(send)
             return
         recorder = Recorder(send)
-        response = self._cached_answer(scope, state)
-        if response is not None:  # from the answer cache: always kept
-            await response(scope, receive, recorder)
-        else:
+        direct = self._direct(scope, state)
+        if direct is None:
             await self.app(scope, receive, recorder)
             if not scope.get(MEMO_FLAG):
+                return
+        else:
+            response = await self._respond(direct, scope, state)
+            await response(scope, receive, recorder)
+            if not direct.prepared.cacheable:
                 return
         entry = recorder.memorised(state)
         if entry is not None:
             memo.put(key, entry)
 
-    def _cached_answer(self, scope: Scope, state: ServingState) -> Response | None:
-        """``GET /sparql?query=...`` answered from the answer cache, if it is there."""
-        if scope["path"] != "/sparql" or not scope.get("query_string"):
+    @staticmethod
+    def _direct(scope: Scope, state: ServingState) -> DirectQuery | None:
+        """``GET /sparql?query=...`` as the direct path takes it, or None (the route answers)."""
+        if scope["method"] != "GET" or scope["path"] != "/sparql" or not scope.get("query_string"):
             return None
         try:
-            response = cached_answer(state, scope["query_string"], Headers(scope=scope))
+            return direct_query(state, scope["query_string"], Headers(scope=scope))
         except Exception:  # the normal route answers (and reports) it
+            log.exception("the direct path of /sparql failed on a request; the route answers it")
             return None
-        if response is not None and self.cors:
+
+    async def _respond(self, direct: DirectQuery, scope: Scope, state: ServingState) -> Response:
+        try:
+            response = await direct.respond(state)
+        except CpbkgError as exc:
+            response = error_answer(Request(scope), exc)
+        except Exception:
+            log.exception("unexpected error on GET /sparql")
+            response = error_response(Request(scope), 500, "internal error (logged on the server)", "InternalError")
+        if self.cors:
             response.headers["Vary"] = ", ".join([*response.headers.getlist("Vary"), "Origin"])
         return response
 
@@ -311,6 +326,25 @@ def error_response(request: Request, status: int, message: str, name: str) -> Re
         return Response(body, status_code=status, headers={**headers, "Content-Type": "application/json"})
     return Response(f"{name}: {message}\n".encode(), status_code=status,
                     headers={**headers, "Content-Type": "text/plain; charset=utf-8"})
+
+
+def error_answer(request: Request, exc: CpbkgError) -> Response:
+    """The answer to a :class:`~cpbkg.errors.CpbkgError`: its status (:func:`cpbkg.errors.http_status`), a
+    message (:func:`error_response`; the site's 404 page for a browser), and the headers its status calls for."""
+    from cpbkg.web.routes.ui import browser_wants_page, not_found_page
+
+    status = http_status(exc)
+    if status >= 500 and type(exc) is CpbkgError:
+        log.error("internal error on %s %s: %s", request.method, request.url.path, exc)
+    if status == 404 and browser_wants_page(request):  # a browser: the same page, with the route's message
+        return not_found_page(request, str(exc))
+    response = error_response(request, status, str(exc), type(exc).__name__)
+    if isinstance(exc, Unauthorized):
+        response.headers["WWW-Authenticate"] = CHALLENGE
+    wait = retry_after(exc, serving(request).settings.query_timeout)
+    if wait is not None:
+        response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _optional_routers() -> list[Any]:
@@ -370,7 +404,7 @@ def create_app(settings: Settings | None = None, *, store: ServedStore | None = 
     from fastapi.exception_handlers import http_exception_handler
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from cpbkg.web.routes.ui import browser_wants_page, not_found_page
+    from cpbkg.web.routes.ui import not_found_page
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -381,18 +415,7 @@ def create_app(settings: Settings | None = None, *, store: ServedStore | None = 
 
     @app.exception_handler(CpbkgError)
     async def cpbkg_error(request: Request, exc: CpbkgError) -> Response:
-        status = http_status(exc)
-        if status >= 500 and type(exc) is CpbkgError:
-            log.error("internal error on %s %s: %s", request.method, request.url.path, exc)
-        if status == 404 and browser_wants_page(request):  # a browser: the same page, with the route's message
-            return not_found_page(request, str(exc))
-        response = error_response(request, status, str(exc), type(exc).__name__)
-        if isinstance(exc, Unauthorized):
-            response.headers["WWW-Authenticate"] = CHALLENGE
-        wait = retry_after(exc, serving(request).settings.query_timeout)
-        if wait is not None:
-            response.headers["Retry-After"] = str(wait)
-        return response
+        return error_answer(request, exc)
 
     @app.exception_handler(ClientDisconnect)
     async def client_gone(request: Request, exc: ClientDisconnect) -> Response:

@@ -1,17 +1,17 @@
 """The response memo: a repeated ``GET`` request answered with the bytes sent last time.
 
-:func:`cpbkg.web.routes.sparql.cached_answer` already skips routing for an answer in the cache, but it
-still parses the query string, lexes the query, negotiates the formats and builds a Starlette
-``Response``: about 100 µs of Python per request, which held the endpoint to ~10,000 requests/s
-on 2 cores while Oxigraph's server answered the same trivial queries at ~24,000 (bench/, measured
-2026-11-25). The memo keys the *whole request* that shapes the response -- method, query string
-and the headers the endpoint reads -- and replays the status, headers and body it answered
-before, as long as the same build is serving (the same :class:`cpbkg.web.state.ServingState`: a
-reload makes a new one, and the memo then forgets what the old one answered). The memo itself
-lasts as long as the app (:class:`cpbkg.web.state.ProcessState`).
+:func:`cpbkg.web.routes.sparql.direct_query` already skips routing, but it still parses the
+query string, lexes the query, negotiates the formats and builds a Starlette ``Response``: about
+100 µs of Python per request, which held the endpoint to ~10,000 requests/s on 2 cores while
+Oxigraph's server answered the same trivial queries at ~24,000 (bench/, measured 2026-11-25). The
+memo keys the *whole request* that shapes the response -- method, query string and the headers
+the endpoint reads -- and replays the status, headers and body it answered before, as long as
+the same build is serving (the same :class:`cpbkg.web.state.ServingState`: a reload makes a new
+one, and the memo then forgets what the old one answered). The memo itself lasts as long as the
+app (:class:`cpbkg.web.state.ProcessState`).
 
-Only 200s and 304s of routes that call :func:`memorable` are kept, and those ``cached_answer``
-builds: query answers the answer cache may hold (``/sparql``, ``/queries/{name}``: so never a
+Only 200s and 304s are kept, of query answers the answer cache may hold (the direct path of
+``/sparql``, and routes that call :func:`memorable`: ``/sparql``, ``/queries/{name}``; so never a
 volatile query, an error or a time-out), the pages and RDF descriptions of resources (``/id/...``,
 ``/ontology``) and searches. Each is a function of the data, the path, the query string and the
 headers keyed on (pages: 150/s when rendered each time, bench/ 2026-11-25).

@@ -384,12 +384,12 @@ def test_a_full_queue_of_many_clients_still_takes_a_new_one() -> None:
         async def client(name: str, hold: anyio.Event) -> None:
             CLIENT.set(name)
             try:
-                await slots.acquire()
+                free = await slots.acquire()
             except (TooManyQueries, QueueFull) as exc:
                 refused.append((name, type(exc).__name__))
                 return
             await hold.wait()
-            slots.release()
+            free()
 
         hold = anyio.Event()
         async with anyio.create_task_group() as group:

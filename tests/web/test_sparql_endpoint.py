@@ -998,6 +998,50 @@ def test_a_repeated_request_is_answered_with_the_same_bytes(web: httpx.Client, h
     assert cors.headers["access-control-allow-origin"] == "*"
 
 
+_SAME_ANSWERS = [
+    ({"Accept": JSON}, {}, PREFIXES + "SELECT ?s ?label WHERE { ?s skos:prefLabel ?label } LIMIT {n}"),
+    ({"Accept": "text/csv"}, {"bom": "1"}, PREFIXES + "SELECT ?code WHERE { ?g a cpb:Goal ; skos:notation ?code } LIMIT {n}"),
+    ({"Accept": JSON, "Accept-Encoding": "gzip"}, {}, PREFIXES + "SELECT ?s ?label WHERE { ?s skos:prefLabel ?label } LIMIT {n}"),
+    ({"Accept": "text/turtle"}, {}, DESCRIBE_A1 + " LIMIT {n}"),
+    ({"Accept": XML}, {"format": "csv"}, "ASK { ?s ?p ?o } LIMIT {n}"),
+    ({"Accept": "text/turtle"}, {}, "SELECT * { ?s ?p ?o } LIMIT {n}"),          # 406
+    ({"Accept": JSON}, {}, "SELECT * { ?s ?p ?o } LIMIT {n} }"),                 # 400 syntax
+    ({"Accept": JSON}, {}, "SELECT * { SERVICE <http://example.org/> { ?s ?p ?o } } LIMIT {n}"),  # 400 refused
+]
+
+
+def _names(header: str) -> set[str]:
+    return {name.strip().lower() for name in header.split(",") if name.strip()}
+
+
+@pytest.mark.parametrize(("headers", "params", "template"), _SAME_ANSWERS,
+                         ids=["json", "csv-bom", "gzip", "construct", "format", "406", "syntax", "service"])
+def test_the_direct_path_answers_new_queries_as_the_route(web: httpx.Client, headers: dict[str, str],
+                                                          params: dict[str, str], template: str) -> None:
+    """A GET without ``Origin`` takes the app's direct path (cpbkg.web.app), one with it the route
+    (and CORS): two new queries with the same answer get the same status, headers and bytes."""
+    url = str(web.base_url) + "/sparql"
+    base = 10**9 + len(template) * 1000 + len(headers) * 100 + len(params) * 10  # new texts, each case its own
+    sent = []
+    for n, origin in ((base, {}), (base + 1, {"Origin": "https://example.org"})):
+        query = template.replace("{n}", str(n))
+        with httpx.stream("GET", url, params={"query": query, **params}, headers={**headers, **origin}) as r:
+            kept = {k: v for k, v in r.headers.items()
+                    if k not in ("date", "server", "etag", "vary", "content-length") and not k.startswith("access-control")}
+            sent.append((r.status_code, kept, "etag" in r.headers, r.headers.get("vary", ""), b"".join(r.iter_raw())))
+    direct, routed = sent
+    assert direct[:3] == routed[:3]
+    # with CORS on (as here), both say that the answer varies on Origin
+    assert _names(routed[3]) == _names(direct[3]) and "origin" in _names(direct[3]), (direct[3], routed[3])
+    body_direct, body_routed = direct[4], routed[4]
+    if direct[0] != 200:  # a message may quote the query: the texts differ in their LIMIT
+        assert body_direct.replace(str(base).encode(), b"N") == body_routed.replace(str(base + 1).encode(), b"N")
+    elif direct[1].get("content-encoding") == "gzip":
+        assert gzip.decompress(body_direct) == gzip.decompress(body_routed)
+    else:
+        assert body_direct == body_routed
+
+
 def test_head(web: httpx.Client) -> None:
     r = web.head("/sparql", params={"query": GOALS})
     assert r.status_code == 200 and r.content == b""

@@ -36,9 +36,10 @@ else is still answered) or no worker became free within the timeout. Successful 
 ``304`` on a matching ``If-None-Match``/``If-Modified-Since``; they are gzipped (and cached
 gzipped) when the client accepts it.
 
-The handlers are ``async`` but never block the event loop. A repeated ``GET`` is answered from
-the cache by :func:`cached_answer` before routing (the app's outermost middleware); anything
-else that must run waits on the loop for one of the ``Settings.query_workers`` slots (up to the
+The handlers are ``async`` but never block the event loop. A ``GET`` with a short query asked
+for as data takes the direct path before routing (:func:`direct_query`, called by the app's
+middleware): read, negotiated and lexed once, then answered like :func:`sparql_get`. A query
+that must run waits on the loop for one of the ``Settings.query_workers`` slots (up to the
 timeout, then 503) and then talks to its worker process from a thread (:mod:`cpbkg.sparql`).
 """
 
@@ -54,6 +55,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
@@ -280,12 +282,12 @@ async def _run(state: ServingState, prepared: Prepared, compress: bool) -> Answe
     (:mod:`cpbkg.sparql.spool`), however slowly its client reads, else once the stream is closed.
     """
     slots = state.process.query_slots
-    acquired = False
-    with anyio.move_on_after(prepared.job.timeout):
-        await slots.acquire()
-        acquired = True
-    if not acquired:
-        raise ServerBusy(f"every query worker stayed busy for {prepared.job.timeout:g} s; try again later")
+    free = slots.take()
+    if free is None:
+        with anyio.move_on_after(prepared.job.timeout):
+            free = await slots.acquire()
+        if free is None:
+            raise ServerBusy(f"every query worker stayed busy for {prepared.job.timeout:g} s; try again later")
     answer = None
     try:
         answer = await anyio.to_thread.run_sync(_run_blocking, state, prepared, compress,
@@ -293,9 +295,9 @@ async def _run(state: ServingState, prepared: Prepared, compress: bool) -> Answe
         return answer
     finally:
         if answer is None or answer.rest is None:
-            slots.release()
+            free()
         else:
-            answer.rest.when_free(_on_loop(slots.detach()))
+            answer.rest.when_free(_on_loop(free))
 
 
 def _on_loop(release: Callable[[], None]) -> Callable[[], None]:
@@ -432,32 +434,44 @@ async def answer_query(
 ) -> Response:
     """Check, run (or take from the cache) and send one query's answer (``row_cap``: as
     :meth:`~cpbkg.sparql.service.QueryService.prepare`; ``bom``: a CSV answer after a byte-order mark)."""
-    service = query_service(request)
-    limit = serving(request).settings.max_query_bytes
-    if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:  # before the lexer reads it
+    state = serving(request)
+    limit = state.settings.max_query_bytes
+    if _too_long(text, limit):  # before the lexer reads it
         raise BodyTooLarge(f"the query is over {limit} bytes, the longest this endpoint takes (max_query_bytes)")
     as_html = formats[2]
     options = {"default_graphs": default_graphs, "named_graphs": named_graphs, "substitutions": substitutions,
                "union": union, "row_cap": row_cap}
     if len(text) <= _SCAN_INLINE_MAX:
-        prepared, headers, fresh = _prepare(serving(request), text, formats, request.headers, bom, **options)
+        prepared, headers, fresh = _prepare(state, text, formats, request.headers, bom, **options)
     else:  # lexing a long text takes a while: not on the event loop
         prepared, headers, fresh = await anyio.to_thread.run_sync(
-            lambda: _prepare(serving(request), text, formats, request.headers, bom, **options))
+            lambda: _prepare(state, text, formats, request.headers, bom, **options))
     if prepared.cacheable:
         memorable(request)  # the same answer for as long as the data is the same
     if fresh:
         return Response(status_code=304, headers=headers)
-    compress = accepts_gzip(request) and not as_html
+    return await deliver(state, prepared, headers, text, compress=accepts_gzip(request) and not as_html,
+                         as_html=as_html, bom=bom)
+
+
+def _too_long(text: str, limit: int) -> bool:
+    return len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit
+
+
+async def deliver(state: ServingState, prepared: Prepared, headers: dict[str, str], text: str, *,
+                  compress: bool, as_html: bool, bom: bool) -> Response:
+    """The response for a checked query that the client does not have yet: from the answer cache
+    or a worker, whole or streamed, gzipped when ``compress`` (``headers``: its validators)."""
+    service = state.query_service
     answer = service.cached(prepared)
     if answer is None:
-        answer = await _run(serving(request), prepared, compress)
+        answer = await _run(state, prepared, compress)
     if bom and answer.format == "csv":
         answer = with_bom(answer)
     if answer.rest is not None:
         if not as_html:
-            return StreamedAnswer(serving(request), answer, headers, compress=compress)
-        await _stop(serving(request), answer)
+            return StreamedAnswer(state, answer, headers, compress=compress)
+        await _stop(state, answer)
         raise ResultTooLarge(f"the answer is larger than {SPOOL_BYTES >> 20} MiB: too large to show as a page; "
                              "ask for it as data (format=json, csv, tsv, xml, ttl, nt)")
     if as_html:
@@ -475,39 +489,59 @@ async def answer_query(
     return _answer_response(answer, headers, gzipped)
 
 
-def cached_answer(state: ServingState, query_string: bytes, headers: Headers) -> Response | None:
-    """The response to ``GET /sparql?query=...`` when its answer is in the cache, else None.
+@dataclass(frozen=True)
+class DirectQuery:
+    """A ``GET /sparql?query=...`` read once by the app's direct path (:func:`direct_query`): checked,
+    negotiated and with its validators, as :func:`sparql_get` would have it."""
 
-    The fast path of :class:`cpbkg.web.app` (no routing, no dependency injection): the same
-    checks, negotiation, validators and bytes as :func:`sparql_get`, for the repeated queries
-    that make most of the traffic. Anything else -- no query, an update, a miss, HTML, an
-    error -- returns None and takes the normal route (which reports the error).
+    text: str
+    prepared: Prepared
+    headers: dict[str, str]
+    #: the client has this answer already (its If-None-Match or If-Modified-Since match): 304
+    fresh: bool
+    compress: bool
+    bom: bool
+
+    async def respond(self, state: ServingState) -> Response:
+        """What :func:`sparql_get` answers (raises what it raises)."""
+        if self.fresh:
+            return Response(status_code=304, headers=self.headers)
+        return await deliver(state, self.prepared, self.headers, self.text, compress=self.compress,
+                             as_html=False, bom=self.bom)
+
+
+def direct_query(state: ServingState, query_string: bytes, headers: Headers) -> DirectQuery | None:
+    """``GET /sparql?query=...`` read for the app's direct path (:class:`cpbkg.web.app`), else None.
+
+    The direct path answers the queries that make most of the traffic -- a short query as data,
+    new or repeated -- with the same checks, negotiation, validators and bytes as
+    :func:`sparql_get`, reading the query string and lexing the query once, with no routing and
+    no dependency injection (issue 14: that was most of the time of an uncached lookup). Anything
+    else -- no query, an update, HTML, a long text, a request in error -- is None: it takes the
+    route, which answers it or reports the error.
     """
     params: dict[str, list[str]] = {}
     for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
         params.setdefault(key, []).append(value)
     texts = params.get("query")
-    if not texts or len(texts) != 1 or "update" in params or "bom" in params or len(texts[0]) > _SCAN_INLINE_MAX:
+    if not texts or len(texts) != 1 or "update" in params:
         return None
-    formats = formats_for(headers.get("accept"), params.get("format", []))
-    if formats[2]:
+    text = texts[0]
+    if len(text) > _SCAN_INLINE_MAX or _too_long(text, state.settings.max_query_bytes):
         return None
-    dg, ng = params.get("default-graph-uri"), params.get("named-graph-uri")
-    given = bool(dg or ng)
-    prepared, response_headers, fresh = _prepare(state, texts[0], formats, headers,
-                                                 default_graphs=(dg or []) if given else None,
-                                                 named_graphs=(ng or []) if given else None)
-    if fresh:
-        return Response(status_code=304, headers=response_headers)
-    answer = state.query_service.cached(prepared)
-    if answer is None:
+    try:
+        formats = formats_for(headers.get("accept"), params.get("format", []))
+        if formats[2]:
+            return None
+        bom = wants_bom(params.get("bom", []))
+        dg, ng = params.get("default-graph-uri"), params.get("named-graph-uri")
+        given = bool(dg or ng)
+        prepared, response_headers, fresh = _prepare(state, text, formats, headers, bom,
+                                                     default_graphs=(dg or []) if given else None,
+                                                     named_graphs=(ng or []) if given else None)
+    except CpbkgError:  # the route reports it
         return None
-    gzipped = None
-    if len(answer.body) >= GZIP_MIN and accepts_gzip(headers):
-        if answer.gzipped is None:
-            return None  # compressing is for the normal route (in a thread if large)
-        gzipped = answer.gzipped
-    return _answer_response(answer, response_headers, gzipped)
+    return DirectQuery(text, prepared, response_headers, fresh, compress=accepts_gzip(headers), bom=bom)
 
 
 # --------------------------------------------------------------------------- the endpoint
