@@ -19,7 +19,8 @@ one at a time, and times each stage in this process with ``time.perf_counter``:
   the line under it splits off pyoxigraph's evaluation alone (the rows materialised);
 * **HTTP layer**: the same text sent to ``cpbkg serve`` (defaults) as ``GET /sparql?query=``, one
   keep-alive connection from a minimal socket client, minus the stages above (per query): uvicorn,
-  routing, negotiation, the cache and memo lookups, thread hops, the response.
+  the middleware and the app's direct path of ``/sparql`` (the query string, negotiation, the cache
+  and memo lookups, the query slot), the thread hop to the pool, the response.
 
 Median and p90 of each over the queries (the medians of the stages need not add up to the median
 of the total: each is the median of its own differences). Run
