@@ -19,9 +19,9 @@ The default ``per_client`` is every worker, so that a single client (a load gene
 client behind a proxy not in ``trusted_proxies``) is not throttled while nobody else waits; set it
 to one less than the workers (``client_queries``) on a public endpoint, so that one client alone
 always leaves a worker for the others. The limiter runs on the event loop only (no lock): a slot is
-taken in the request's task, and freed on the loop by the function taking it returned. Which client a request is from is set once per request
-by the app's middleware (:func:`enter_request`) in a context variable that the request's task
-and its children see.
+taken in the request's task, and freed on the loop by the function that taking it returned. Which
+client a request is from is set once per request by the app's middleware (:func:`enter_request`)
+in a context variable that the request's task and its children see.
 """
 
 from __future__ import annotations

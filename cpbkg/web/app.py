@@ -294,8 +294,7 @@ class _CachedQueries:
         except CpbkgError as exc:
             response = error_answer(Request(scope), exc)
         except Exception:
-            log.exception("unexpected error on GET /sparql")
-            response = error_response(Request(scope), 500, "internal error (logged on the server)", "InternalError")
+            response = internal_error(Request(scope))
         if self.cors:
             response.headers["Vary"] = ", ".join([*response.headers.getlist("Vary"), "Origin"])
         return response
@@ -326,6 +325,12 @@ def error_response(request: Request, status: int, message: str, name: str) -> Re
         return Response(body, status_code=status, headers={**headers, "Content-Type": "application/json"})
     return Response(f"{name}: {message}\n".encode(), status_code=status,
                     headers={**headers, "Content-Type": "text/plain; charset=utf-8"})
+
+
+def internal_error(request: Request) -> Response:
+    """The answer to an unexpected exception (being handled): logged with its traceback, a 500 without it."""
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(request, 500, "internal error (logged on the server)", "InternalError")
 
 
 def error_answer(request: Request, exc: CpbkgError) -> Response:
@@ -425,8 +430,7 @@ def create_app(settings: Settings | None = None, *, store: ServedStore | None = 
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "internal error (logged on the server)", "InternalError")
+        return internal_error(request)
 
     # routers are imported here so that each area stays in its own module
     from cpbkg.web.routes import admin, dumps, health, queries, resources, sparql, ui

@@ -534,11 +534,9 @@ def direct_query(state: ServingState, query_string: bytes, headers: Headers) -> 
         if formats[2]:
             return None
         bom = wants_bom(params.get("bom", []))
-        dg, ng = params.get("default-graph-uri"), params.get("named-graph-uri")
-        given = bool(dg or ng)
+        dg, ng = protocol_dataset(params.get("default-graph-uri", []), params.get("named-graph-uri", []))
         prepared, response_headers, fresh = _prepare(state, text, formats, headers, bom,
-                                                     default_graphs=(dg or []) if given else None,
-                                                     named_graphs=(ng or []) if given else None)
+                                                     default_graphs=dg, named_graphs=ng)
     except CpbkgError:  # the route reports it
         return None
     return DirectQuery(text, prepared, response_headers, fresh, compress=accepts_gzip(headers), bom=bom)
@@ -550,6 +548,18 @@ def direct_query(state: ServingState, query_string: bytes, headers: Headers) -> 
 def _refuse_update(params: dict[str, list[str]] | object) -> None:
     raise QueryRefused("updates are not allowed on this endpoint: it is read-only "
                        "(only SELECT, ASK, CONSTRUCT and DESCRIBE queries run)")
+
+
+def protocol_dataset(default_graphs: list[str], named_graphs: list[str]) -> tuple[list[str] | None, list[str] | None]:
+    """The protocol dataset of a request (``default-graph-uri``, ``named-graph-uri``): both lists
+    when either is given, else None for both (the query's own FROM, or the default graph).
+
+    >>> protocol_dataset([], ["urn:g"]), protocol_dataset([], [])
+    (([], ['urn:g']), (None, None))
+    """
+    if default_graphs or named_graphs:
+        return default_graphs, named_graphs
+    return None, None
 
 
 def wants_bom(values: list[str]) -> bool:
@@ -580,10 +590,9 @@ async def sparql_get(
     text = _one_query(params.getlist("query"))
     if text is None:
         return await service_description(request, params.getlist("format"))
-    dg = params.getlist("default-graph-uri")
-    ng = params.getlist("named-graph-uri")
+    dg, ng = protocol_dataset(params.getlist("default-graph-uri"), params.getlist("named-graph-uri"))
     return await answer_query(request, text, formats=choose_formats(request, params.getlist("format")),
-                              default_graphs=dg if dg or ng else None, named_graphs=ng if dg or ng else None,
+                              default_graphs=dg, named_graphs=ng,
                               bom=wants_bom(params.getlist("bom")))
 
 
@@ -692,11 +701,11 @@ async def sparql_post(request: Request) -> Response:
         if "query" in url:
             raise RequestError("the query is in the body (application/sparql-query): do not give it in the URL too")
         text = _decode(body, "the query")
-    dg = url.getlist("default-graph-uri") + fields.get("default-graph-uri", [])
-    ng = url.getlist("named-graph-uri") + fields.get("named-graph-uri", [])
+    dg, ng = protocol_dataset(url.getlist("default-graph-uri") + fields.get("default-graph-uri", []),
+                              url.getlist("named-graph-uri") + fields.get("named-graph-uri", []))
     fmt = url.getlist("format") + fields.get("format", [])
     return await answer_query(request, text, formats=choose_formats(request, fmt),
-                              default_graphs=dg if dg or ng else None, named_graphs=ng if dg or ng else None,
+                              default_graphs=dg, named_graphs=ng,
                               bom=wants_bom(url.getlist("bom") + fields.get("bom", [])))
 
 
