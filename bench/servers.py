@@ -197,3 +197,159 @@ def start_rdflib_endpoint(nquads: Path, workdir: Path) -> Server:
     cmd = [binary, "serve", "--host", "127.0.0.1", "--port", str(port), str(nquads)]
     # rdflib-endpoint 0.6 answers SPARQL at its root path
     return _start("rdflib-endpoint", cmd, workdir, f"http://127.0.0.1:{port}", "/", ready_timeout=1800)
+
+
+# --------------------------------------------------------------------------- replicas and remote stores
+# (bench/replicas.py: cpbkg serve replicas behind nginx, and cpbkg serve --backend on a store)
+
+
+def start_replica(dist: Path, workdir: Path, *options: str, name: str, store: Path | None = None,
+                  env: dict[str, str] | None = None) -> Server:
+    """One ``cpbkg serve`` of several on the benchmark's own copy of a build (``release.json`` touched,
+    as :func:`start_cpbkg` with ``own_dist``), under its own ``name`` (and log), with more environment.
+
+    ``store`` None: a ``--backend`` server (given in ``options``), which reads a remote store and
+    keeps only dist/'s files (dumps, release) here.
+    """
+    (dist / "release.json").touch()
+    port = free_port()
+    cmd = [sys.executable, "-m", "cpbkg", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--dist", str(dist), *(["--store", str(store)] if store is not None else []), *options]
+    return _start(name, cmd, workdir, f"http://127.0.0.1:{port}", "/sparql",
+                  env={"CPBKG_QUERY_TIMEOUT": str(QUERY_TIMEOUT), "CPBKG_RESULT_CAP": str(RESULT_CAP), **(env or {})})
+
+
+def start_nginx(upstreams: list[Server], workdir: Path, *, name: str = "nginx") -> Server:
+    """Debian's nginx in front of ``upstreams`` with the configuration the docs show
+    (:func:`cpbkg.web.proxy.nginx_conf`, ``cpbkg nginx-conf``); its files under ``workdir/name``.
+
+    Started as tests/support/replicas.py's ``Nginx`` does (the test's twin): in the foreground, in a
+    process group of its own (its worker process is stopped with it), ready once a query gets through.
+    """
+    from cpbkg.web.proxy import nginx_conf
+
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+    if binary is None:
+        raise RuntimeError("nginx is not installed: apt-get install nginx")
+    prefix = workdir / name
+    prefix.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(nginx_conf(f"127.0.0.1:{port}", [s.base.removeprefix("http://") for s in upstreams], prefix),
+                    encoding="utf-8")
+    cmd = [binary, "-c", str(conf), "-p", str(prefix), "-e", str(prefix / "error.log"), "-g", "daemon off;"]
+    return _start(name, cmd, workdir, f"http://127.0.0.1:{port}", "/sparql", ready_timeout=60)
+
+
+def nginx_log(server: Server) -> dict[str, int]:
+    """What nginx's access log (``workdir/name/access.log``) says: requests, those the client closed
+    before the answer (499: wrk ends a run with requests in flight), those answered neither 200 nor
+    499, and those passed on to another replica (``$upstream_status`` lists two or more)."""
+    path = server.log.with_suffix("") / "access.log"
+    lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+    return {"requests": len(lines), "client_closed": sum(1 for line in lines if line.startswith("499 ")),
+            "failed": sum(1 for line in lines if not line.startswith(("200 ", "499 "))),
+            "retried": sum(1 for line in lines if ", " in line.partition(" statuses=")[2])}
+
+
+#: the administrator (user:password) of a new Virtuoso database, for ``CPBKG_REMOTE_AUTH``
+VIRTUOSO_AUTH = "dba:dba"
+
+
+def virtuoso_ini(folder: Path, sql_port: int, http_port: int, *, threads: int = 10,
+                 sorted_top_rows: int | None = None) -> str:
+    """A minimal virtuoso.ini: everything under ``folder``, both ports on 127.0.0.1, ``threads`` HTTP
+    threads (and as many client connections); ``sorted_top_rows``: Virtuoso's ``MaxSortedTopRows``
+    (its default 10,000 refuses a LIMIT above it under an ORDER BY). The test suite's Virtuoso
+    (tests/support/virtuoso_server.py) takes the defaults."""
+    top = f"MaxSortedTopRows = {sorted_top_rows}\n" if sorted_top_rows else ""
+    return f"""[Database]
+DatabaseFile = {folder}/virtuoso.db
+ErrorLogFile = {folder}/virtuoso.log
+LockFile = {folder}/virtuoso.lck
+TransactionFile = {folder}/virtuoso.trx
+xa_persistent_file = {folder}/virtuoso.pxa
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {folder}/virtuoso-temp.db
+TransactionFile = {folder}/virtuoso-temp.trx
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+NumberOfBuffers = 20000
+MaxDirtyBuffers = 15000
+DirsAllowed = ., {folder}
+CheckpointInterval = 0
+{top}
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {folder}/vsp
+ServerThreads = {threads}
+MaxClientConnections = {threads}
+
+[SPARQL]
+ResultSetMaxRows = 1000000
+MaxQueryExecutionTime = 120
+MaxQueryCostEstimationTime = 0
+"""
+
+
+def start_virtuoso(workdir: Path) -> Server:
+    """A throw-away Virtuoso (Debian's ``virtuoso-t``): database, logs and ini in ``workdir/virtuoso``,
+    SQL and HTTP on free ports of 127.0.0.1, administrator :data:`VIRTUOSO_AUTH`; ``/sparql`` reads
+    anonymously. tests/support/virtuoso_server.py is the test suite's twin of this launcher."""
+    binary = shutil.which("virtuoso-t")
+    if binary is None:
+        raise RuntimeError("virtuoso-t is not installed: apt-get install virtuoso-opensource")
+    folder = workdir / "virtuoso"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "vsp").mkdir(parents=True)
+    port = free_port()
+    ini = folder / "virtuoso.ini"
+    # HTTP threads for every connection of a run (at 10, connections past the tenth would wait in
+    # Virtuoso, and the figure would be of the configuration, not of the store), and MaxSortedTopRows
+    # raised: the workloads' LIMITs (100,001 and up) under an ORDER BY are otherwise refused ("SR353:
+    # Sorted TOP clause specifies more then 100000 rows"). Not higher: Virtuoso 7.2.5 allocates for the
+    # whole LIMIT and dies above ~4M ("GPF: Dkpool.c:1968"), see bench/replicas.py
+    ini.write_text(virtuoso_ini(folder, free_port(), port, threads=64, sorted_top_rows=3_000_000), encoding="utf-8")
+    # -f: in the foreground, so that it is this process (and its group) that stop() ends; its
+    # output goes to workdir/virtuoso.log, its own log to virtuoso/virtuoso.log
+    return _start("virtuoso", [binary, "-f", "-c", str(ini)], workdir, f"http://127.0.0.1:{port}", "/sparql",
+                  ready_timeout=120)
+
+
+def start_oxigraph_server(workdir: Path) -> Server:
+    """Oxigraph's server, read-write (``oxigraph serve``: ``cpbkg publish`` writes to it), on an empty store;
+    without ``--timeout-s``, as :func:`start_oxigraph` (why: there)."""
+    binary = console_command("oxigraph")
+    if binary is None:
+        raise RuntimeError("the oxigraph CLI is not installed: pip install oxigraph")
+    location = workdir / "oxigraph-server"
+    shutil.rmtree(location, ignore_errors=True)
+    port = free_port()
+    cmd = [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
+    return _start("oxigraph", cmd, workdir, f"http://127.0.0.1:{port}", "/query")
+
+
+def vm_rss_mb(pid: int) -> float:
+    """Resident memory of one process now (``VmRSS``), in MB; 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of a process (those of ``cpbkg serve``: its query workers), whichever of
+    its threads started them (each thread lists its own in ``/proc``)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return sorted(found)

@@ -23,6 +23,7 @@ from cpbkg.config import PACKAGE_DIR, Settings, work_dir
 from cpbkg.errors import CpbkgError
 from cpbkg.store.publish import add_publish_parser, cmd_publish
 from cpbkg.vocab import DEFAULT_BASE
+from cpbkg.web.proxy import add_nginx_parser, cmd_nginx_conf
 
 DESCRIPTION = ("CPB-KG: the Cartagena Protocol's Implementation Plan 2023-2030 as a knowledge graph. "
                "Build it from its sources, validate RDF against its shapes, serve it (SPARQL endpoint, pages in "
@@ -152,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     add_ingest_parser(sub)
     add_synthetic_parser(sub)
     add_publish_parser(sub)
+    add_nginx_parser(sub)
     return root
 
 
@@ -351,7 +353,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"build": cmd_build, "validate": cmd_validate, "serve": cmd_serve, "query": cmd_query,
-            "ingest": cmd_ingest, "synthetic": cmd_synthetic, "publish": cmd_publish}
+            "ingest": cmd_ingest, "synthetic": cmd_synthetic, "publish": cmd_publish, "nginx-conf": cmd_nginx_conf}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,7 +59,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for name in FOLDER_MARKERS.get(folder, ()):
             item.add_marker(getattr(pytest.mark, name))
         fixtures = getattr(item, "fixturenames", ())
-        if "web_app" in fixtures and "remote" in item.nodeid.split("[")[-1]:
+        if "web_app" in fixtures and {"remote", "virtuoso"} & set(item.nodeid.split("[")[-1].rstrip("]").split("-")):
             item.add_marker(pytest.mark.remote)
         # the session build runs the HermiT reasoner (Java); so do the reasoning tests themselves
         if JAVA_FIXTURES & set(fixtures) or item.path.name == "test_reasoning.py":

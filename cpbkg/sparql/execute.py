@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, cast
@@ -38,7 +37,7 @@ from cpbkg.formats import (
     DEFAULT_RESULTS,
     FORMATS,
 )
-from cpbkg.sparql.lexer import describe_syntax_error, moved_error
+from cpbkg.sparql.lexer import describe_syntax_error
 from cpbkg.sparql.rdfdoc import reading_order, used_prefixes
 
 if TYPE_CHECKING:
@@ -207,46 +206,6 @@ class BoundedWriter:
 def _term(nt: str) -> ox.NamedNode | ox.Literal | ox.BlankNode:
     quad = next(iter(ox.parse(f"<urn:x-cpbkg:s> <urn:x-cpbkg:p> {nt} .", format=ox.RdfFormat.N_TRIPLES)))
     return quad.object
-
-
-#: an empty store whose only use is pyoxigraph's parser (:func:`check_grammar`)
-_GRAMMAR = ox.Store()
-#: the prologue of a query: blanks, comments, PREFIX and BASE declarations
-_PROLOGUE = re.compile(r"(?:\s+|#[^\n]*(?:\n|$)|(?i:PREFIX)\s*[^\s:]*:\s*<[^>]*>|(?i:BASE)\s*<[^>]*>)*")
-#: what an ASK is read as to check its grammar: pyoxigraph evaluates an ASK as soon as it is parsed
-_ASK_PROBE = "SELECT (1 AS ?cpbkg_ask_probe)"
-
-
-def check_grammar(job: Job) -> None:
-    r"""Raise :class:`~cpbkg.errors.QuerySyntaxError`, as :func:`run_query` would, for a query that
-    is not SPARQL 1.1, evaluating nothing: for a store that reads queries in a dialect of its own
-    (docs/remote-stores.md). What pyoxigraph could parse but not run (a function it does not know,
-    such as Virtuoso's ``bif:`` ones) is left to the store.
-
-    A SELECT, CONSTRUCT or DESCRIBE is lazy (parsed, not run, until its answer is read); an ASK is
-    checked as the SELECT with the same body, its error positions given in the text as sent.
-
-    >>> check_grammar(Job("ASK { ?s ?p ?o } GROUP BY ?s"))
-    >>> check_grammar(Job("SELECT (<http://www.openlinksw.com/schemas/bif#upper>('a') AS ?x) {}"))
-    >>> check_grammar(Job("PREFIX a: <http://x/ask>\nASK { ?s ?p ?o . FILTER(}"))
-    Traceback (most recent call last):
-    ...
-    cpbkg.errors.QuerySyntaxError: syntax error at line 2, column 26: ...
-    """
-    start = _PROLOGUE.match(job.text).end()  # type: ignore[union-attr]  # matches the empty string
-    ask = re.match(r"(?i)ASK(?![A-Za-z0-9_])", job.text[start:]) is not None
-    probe = job.text[:start] + _ASK_PROBE + job.text[start + 3:] if ask else job.text
-    try:
-        _GRAMMAR.query(probe, base_iri=job.base_iri) if job.base_iri else _GRAMMAR.query(probe)
-    except SyntaxError as exc:
-        message = str(exc)
-        if ask:  # the position in the text as sent
-            line = job.text.count("\n", 0, start) + 1
-            column = start - (job.text.rfind("\n", 0, start) + 1) + 1
-            message = moved_error(message, line, column, len(_ASK_PROBE) - 3)
-        raise QuerySyntaxError(describe_syntax_error(job.text, message)) from None
-    except (OSError, ValueError, RuntimeError):
-        pass  # parsed, but not something pyoxigraph can run: the store decides
 
 
 def run_query(store: ox.Store, job: Job) -> Result:

@@ -341,8 +341,18 @@ def describe_syntax_error(text: str, message: str) -> str:
 
 
 def _shorten_expected(rest: str) -> str:
+    """The parser's list of what it expected, short and without character classes.
+
+    >>> _shorten_expected("expected [_]")  # rust-peg's end-of-input check: text after a whole query
+    'text after a complete query (the parser points at the end of the text, not at where that text begins)'
+    >>> _shorten_expected('expected one of ",", ".", [_]')
+    'expected one of ",", "."'
+    """
+    if rest.strip() == "expected [_]":
+        # pyoxigraph reports this at the end of the text, whatever the stray text is, so say so
+        return "text after a complete query (the parser points at the end of the text, not at where that text begins)"
     rest = re.sub(r"\[[^\]]*\]", "", rest)  # character classes say nothing to a reader
-    rest = " ".join(rest.split())
+    rest = " ".join(rest.split()).rstrip(", ")
     head, sep, items = rest.partition("expected one of ")
     if not sep:
         return rest

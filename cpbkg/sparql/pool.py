@@ -395,16 +395,22 @@ class _StderrRelay:
         return lines[0] if lines else None
 
 
+def child_env() -> dict[str, str]:
+    """The environment of a child process of the server: this one's, with this package first on
+    ``PYTHONPATH`` (the child runs ``python -c``, and must import the same ``cpbkg``)."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
 class _Worker:
     """The server's side of one worker process."""
 
     def __init__(self, config: bytes) -> None:
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen([sys.executable, "-c", _WORKER_BOOT], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
-                                     close_fds=True, env=env)
+                                     close_fds=True, env=child_env())
         assert self.proc.stdin is not None and self.proc.stdout is not None and self.proc.stderr is not None
         self.stderr = _StderrRelay(self.proc.stderr)
         self.wfd = self.proc.stdin.fileno()

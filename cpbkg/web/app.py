@@ -27,6 +27,7 @@ A client gone while its body was read is one log line, not a traceback.
 from __future__ import annotations
 
 import atexit
+import gzip
 import importlib
 import importlib.util
 import json
@@ -76,12 +77,28 @@ DESCRIPTION = """The Cartagena Protocol Implementation Plan 2023-2030 (decision 
 """
 
 
+#: answers shorter than this are sent as they are (``GZipMiddleware``'s ``minimum_size``)
+GZIP_MINIMUM = 1000
+
+
+def _as_gzip_would(response: Response, compress: bool) -> Response:
+    """An error the direct path answers (it runs before :class:`_GZipExceptDumps`), compressed as
+    that middleware would compress the route's: when the client accepts gzip and it is long."""
+    if not compress or len(response.body) < GZIP_MINIMUM:
+        return response
+    response.body = gzip.compress(response.body, compresslevel=6, mtime=0)
+    response.headers["Content-Encoding"] = "gzip"
+    response.headers["Content-Length"] = str(len(response.body))
+    response.headers["Vary"] = ", ".join([*response.headers.getlist("Vary"), "Accept-Encoding"])
+    return response
+
+
 class _GZipExceptDumps:
     """Starlette's GZipMiddleware for everything but the files under /dumps/ (ranges, Content-Length)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.gzip = GZipMiddleware(app, minimum_size=1000, compresslevel=6)
+        self.gzip = GZipMiddleware(app, minimum_size=GZIP_MINIMUM, compresslevel=6)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -292,9 +309,9 @@ class _CachedQueries:
         try:
             response = await direct.respond(state)
         except CpbkgError as exc:
-            response = error_answer(Request(scope), exc)
+            response = _as_gzip_would(error_answer(Request(scope), exc), direct.compress)
         except Exception:
-            response = internal_error(Request(scope))
+            response = _as_gzip_would(internal_error(Request(scope)), direct.compress)
         if self.cors:
             response.headers["Vary"] = ", ".join([*response.headers.getlist("Vary"), "Origin"])
         return response

@@ -3,10 +3,14 @@
 * replicas started at the same moment on one ``dist/`` and one store path all come up (the store's
   loader lock: :mod:`cpbkg.store.embedded`), and answer alike (data version, ETags, answers);
 * SIGTERM drains: ``/health`` says 503 "draining" while a request in flight finishes, then exit 0;
-* behind Debian's nginx (:func:`support.replicas.nginx_conf`, the configuration docs/operations.md
+* behind Debian's nginx (:func:`cpbkg.web.proxy.nginx_conf`, the configuration docs/operations.md
   shows), mixed load goes on while one replica is stopped with SIGTERM and started again, and then
   the other's query workers are killed: no request fails, and a conditional GET answered by one
-  replica revalidates (304) on the other.
+  replica revalidates (304) on the other;
+* a new build rolled out in the order docs/operations.md gives (swapped into ``dist/``, then each
+  replica stopped with SIGTERM, started again and waited for, one at a time), behind nginx, under load
+  and clients revalidating what they hold: no request fails, every answer is whole and of the build
+  its ETag names, a 304 comes only for an ETag of a build still served.
 
 Every server listens on 127.0.0.1 and is stopped by the test, also when it fails.
 """
@@ -15,22 +19,29 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import httpx
 import pytest
-from support.replicas import Nginx, Replica, nginx_executable, servable_dist
+from support.replicas import Nginx, Replica, child_env, nginx_executable, servable_dist
 from support.web_server import web_settings  # noqa: F401  (fixture)
 
+from cpbkg.build.dist import swap_in
 from cpbkg.config import Settings
+from cpbkg.store.protocol import Release
 
 pytestmark = pytest.mark.slow
 
@@ -147,16 +158,33 @@ def test_health_says_draining(web_settings: Settings) -> None:  # noqa: F811
         store.close()
 
 
-class Load:
-    """Mixed requests through ``url`` from a few threads until stopped; every outcome counted."""
+class _Clients:
+    """Client threads that run until the ``with`` block ends (``_stop``), their findings under ``_lock``."""
 
-    def __init__(self, url: str, etag: str) -> None:
-        self.url, self.etag = url, etag
-        self.outcomes: Counter[str] = Counter()
+    def __init__(self, threads: list[threading.Thread]) -> None:
         self.failures: list[str] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(4)]
+        self._threads = threads
+
+    def __enter__(self) -> Self:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=120)
+
+
+class Load(_Clients):
+    """Mixed requests through ``url`` from a few threads until stopped; every outcome counted."""
+
+    def __init__(self, url: str, etag: str) -> None:
+        super().__init__([threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(4)])
+        self.url, self.etag = url, etag
+        self.outcomes: Counter[str] = Counter()
 
     def _one(self, c: httpx.Client, i: int, n: int) -> tuple[str, httpx.Response, bool]:
         kind = ("query", "page", "conditional", "named", "post")[(i + n) % 5]
@@ -192,16 +220,6 @@ class Load:
                     self.outcomes[kind if ok else f"{kind} FAILED"] += 1
                     if not ok and kind != "error":
                         self.failures.append(f"{kind} {r.status_code} {r.text[:200]}")
-
-    def __enter__(self) -> Load:
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=120)
 
     def wait_for(self, requests: int, limit: float = 120) -> None:
         """Until ``requests`` more requests were made (bounded by ``limit`` s: a stalled load fails below)."""
@@ -251,3 +269,247 @@ def test_two_replicas_behind_nginx_lose_no_request(dist: Path, tmp_path: Path) -
         with httpx.Client(base_url=b.url, timeout=60) as c:  # b answers on new workers
             for n in range(6):
                 assert c.get("/sparql", params={"query": f"ASK {{ ?s ?p {1000 + n} }}"}).status_code == 200
+
+
+# --------------------------------------------------------------------------- a new build, one replica at a time
+
+#: what a revalidating client keeps (ETag and body) and asks again for with If-None-Match: the
+#: Turtle of a page (the same bytes in both builds: its ETag alone names the build), the page in
+#: HTML, a SPARQL answer and a named query's (bytes that differ from one build to the other); and
+#: VoID, read from ``dist/`` (:data:`FROM_DIST`)
+TRACKED: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
+    "page-ttl": (PAGE, {}, {"Accept": "text/turtle"}),
+    "page-html": (PAGE, {}, {"Accept": "text/html", "Accept-Language": "en"}),
+    "query": ("/sparql", {"query": QUERY}, {"Accept": "application/sparql-results+json"}),
+    "named": (NAMED, {}, {"Accept": "text/csv"}),
+    "void": ("/.well-known/void", {}, {"Accept": "text/turtle"}),
+}
+#: answers of the build in ``dist/``, not of the store: once the new build is swapped in, every
+#: replica answers them from it, restarted or not (cpbkg.web.routes.dumps)
+FROM_DIST = {"void"}
+
+
+def _build_of(etag: str) -> str:
+    """The data version an ETag of a page or an answer names (``W/"<data version>-..."``)."""
+    return etag.removeprefix("W/").strip('"').split("-", 1)[0]
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _get(c: httpx.Client, key: str, etag: str | None = None) -> httpx.Response:
+    path, params, headers = TRACKED[key]
+    return c.get(path, params=params, headers={**headers, **({"If-None-Match": etag} if etag else {})})
+
+
+def _expected(url: str) -> dict[str, tuple[str, str]]:
+    """What one replica answers for each tracked request: (ETag, SHA-256 of the body)."""
+    with httpx.Client(base_url=url, timeout=60) as c:
+        answers = {key: _get(c, key) for key in TRACKED}
+    assert all(r.status_code == 200 for r in answers.values()), {k: r.status_code for k, r in answers.items()}
+    return {key: (r.headers["etag"], _digest(r.content)) for key, r in answers.items()}
+
+
+def _data_version(url: str) -> str:
+    return str(httpx.get(url + "/health", timeout=30).json()["data_version"])
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request of a revalidating client: what it sent, what came back, when (monotonic s)."""
+
+    key: str
+    sent: str | None  # the ETag it revalidated (None: it held nothing yet)
+    held: str | None  # the build of the body it held
+    status: int
+    etag: str | None
+    digest: str | None
+    started: float
+    ended: float
+
+
+class Revalidators(_Clients):
+    """Clients that keep what they got (ETag, body, the build it came from) of each :data:`TRACKED`
+    request and ask again with ``If-None-Match``: a 304 keeps the body, a 200 replaces it."""
+
+    def __init__(self, url: str, n: int = 2) -> None:
+        super().__init__([threading.Thread(target=self._run, daemon=True) for _ in range(n)])
+        self.url = url
+        self.seen: list[Seen] = []
+
+    def _run(self) -> None:
+        held: dict[str, tuple[str, str]] = {}  # key -> (ETag, build)
+        n = 0
+        with httpx.Client(base_url=self.url, timeout=60) as c:
+            while not self._stop.is_set():
+                key = list(TRACKED)[n % len(TRACKED)]
+                n += 1
+                etag, build = held.get(key, (None, None))
+                started = time.monotonic()
+                try:
+                    r = _get(c, key, etag)
+                except httpx.HTTPError as exc:
+                    with self._lock:
+                        self.failures.append(f"{key}: {exc!r}")
+                    continue
+                seen = Seen(key, etag, build, r.status_code, r.headers.get("etag"),
+                            _digest(r.content) if r.status_code == 200 else None, started, time.monotonic())
+                if r.status_code == 200 and seen.etag:
+                    held[key] = (seen.etag, _build_of(seen.etag))
+                with self._lock:
+                    self.seen.append(seen)
+                    if r.status_code not in (200, 304):
+                        self.failures.append(f"{key}: {r.status_code} {r.text[:200]}")
+
+    def builds(self, since: float = 0.0) -> set[str]:
+        """The builds answered (200: the ETag's; 304: the one revalidated), of requests started at ``since`` or later."""
+        with self._lock:
+            return {_build_of(s.etag or s.sent or "") for s in self.seen if s.status in (200, 304) and s.started >= since}
+
+    def wait_for(self, requests: int, limit: float = 120) -> None:
+        target = len(self.seen) + requests
+        deadline = time.monotonic() + limit
+        while len(self.seen) < target and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+class RolloutLoad(Load):
+    """:class:`Load`, where a conditional GET of the old build's ETag is answered 304 by a replica
+    of that build, or 200 with the ETag of another build it knows (``builds``) by a replica of the new one."""
+
+    def __init__(self, url: str, etag: str, builds: set[str]) -> None:
+        super().__init__(url, etag)
+        self.builds = builds
+
+    def _one(self, c: httpx.Client, i: int, n: int) -> tuple[str, httpx.Response, bool]:
+        kind, r, ok = super()._one(c, i, n)
+        if kind == "conditional":
+            if r.status_code == 200:
+                return "conditional 200", r, _build_of(r.headers.get("etag", "")) in self.builds - {_build_of(self.etag)}
+            return "conditional 304", r, ok
+        return kind, r, ok
+
+
+@pytest.fixture(scope="module")
+def new_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Another build than the session's, made here: ``cpbkg build --demo`` (SYNTHETIC answers of 2
+    Parties on top of the real data: other data, another data version), without the reasoner."""
+    root = tmp_path_factory.mktemp("new-build")
+    done = subprocess.run(
+        [sys.executable, "-m", "cpbkg", "build", "--no-reason", "--demo", "--synthetic-parties", "2", "-q",
+         "--dist", str(root / "dist"), "--store", str(root / "store")],
+        stdin=subprocess.DEVNULL, capture_output=True, env=child_env(), timeout=900, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
+    return root / "dist"
+
+
+@pytest.mark.skipif(nginx_executable() is None and not os.environ.get("CI"),
+                    reason="nginx is not installed (apt-get install nginx; .ci/install --test installs it)")
+def test_a_new_build_rolled_out_one_replica_at_a_time(dist: Path, new_build: Path, tmp_path: Path) -> None:
+    """docs/operations.md's order: the new build swapped into the replicas' ``dist/`` (as ``cpbkg build``
+    does), then each replica in turn stopped with SIGTERM, started again (it loads the new build) and
+    waited for, behind nginx, under mixed load and clients revalidating what they hold: no request
+    fails, every 200 is whole and of the build its ETag names, a 304 comes only for an ETag of a build
+    still served, both builds are seen while the replicas differ, and only the new one after.
+
+    VoID is read from ``dist/``, not the store: every replica answers the new build's once it is swapped
+    in, with the new build's ETag (one ETag, one body, whichever replica answers)."""
+    shared = tmp_path / "dist"
+    servable_dist(dist, shared)
+    old, new = Release.read(shared).data_version, Release.read(new_build).data_version
+    assert old != new, "the two builds hold the same data"
+    marks: dict[str, float] = {}
+    with replicas(shared, tmp_path / "store", tmp_path / "logs", 2, workers=2,
+                  env={"CPBKG_CLIENT_QUERIES": "8"}) as (a, b):
+        expected = {old: _expected(a.url)}
+        assert _expected(b.url) == expected[old], "the replicas of one build answer alike"
+        with Nginx(tmp_path / "nginx", [f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"]) as proxy:
+            with RolloutLoad(proxy.url, expected[old]["page-ttl"][0], {old, new}) as load, \
+                    Revalidators(proxy.url) as clients:
+                started = time.monotonic()
+                load.wait_for(100)
+                clients.wait_for(40)
+                # the new build into dist/, atomically (cpbkg build's own swap): the replicas go on serving the old one
+                swap_in(servable_dist(new_build, tmp_path / "dist.new"), shared)
+                assert Release.read(shared).data_version == new
+                for name, replica in (("a", a), ("b", b)):
+                    marks[f"{name} terminated"] = time.monotonic()
+                    replica.terminate()
+                    assert replica.wait(timeout=120) == 0, replica.tail()
+                    marks[f"{name} exited"] = time.monotonic()
+                    load.wait_for(50)  # the other replica takes every request
+                    replica.launch()
+                    marks[f"{name} launched"] = time.monotonic()
+                    replica.wait_ready()
+                    marks[f"{name} ready"] = time.monotonic()
+                    assert _data_version(replica.url) == new, replica.tail()
+                    if new not in expected:
+                        expected[new] = _expected(replica.url)
+                    before = proxy.answered_by(replica.port)  # nginx tries it again after fail_timeout
+                    deadline = time.monotonic() + 120
+                    while proxy.answered_by(replica.port) <= before + 20 and time.monotonic() < deadline:
+                        time.sleep(0.1)
+                    assert proxy.answered_by(replica.port) > before + 20, f"nginx sends nothing to the restarted {name}"
+                    if name == "a":  # both builds served: the clients flip between them
+                        mixed = time.monotonic()
+                        deadline = mixed + 120
+                        while clients.builds(mixed) != {old, new} and time.monotonic() < deadline:
+                            time.sleep(0.1)
+                        clients.wait_for(200)
+                marks["rolled out"] = time.monotonic()
+                load.wait_for(100)
+                clients.wait_for(40)
+                elapsed = time.monotonic() - started
+            # after the rollout, a client holding an ETag of the old build gets the new answer whole
+            with httpx.Client(base_url=proxy.url, timeout=60) as c:
+                stale = {key: _get(c, key, etag) for key, (etag, _) in expected[old].items()}
+            log = proxy.error_log()
+        final = {_expected(r.url)["named"] for r in (a, b)}
+
+    seen = clients.seen
+    assert expected[new] != expected[old]
+    assert all(expected[new][k][0] != expected[old][k][0] for k in TRACKED), "an ETag matches across builds"
+    differ = [k for k in TRACKED if expected[new][k][1] != expected[old][k][1]]
+    assert set(differ) >= {"page-html", "query", "named"}, differ
+    # every 200 of a client: whole and of the build its ETag names (a body of one build never comes with the
+    # other's ETag); every 304: the ETag the client held, of the body it held, of a build still served then
+    wrong: list[str] = []
+    last_old = marks["b exited"]  # the last replica of the old build gone (its requests in flight answered)
+    first_new = marks["a launched"]
+    for s in seen:
+        if s.status == 200:
+            build = _build_of(s.etag or "")
+            if build not in expected or expected[build][s.key] != (s.etag, s.digest):
+                wrong.append(f"200 {s.key} etag={s.etag} body={s.digest and s.digest[:12]}")
+            if s.key in FROM_DIST:
+                continue  # of the build in dist/, whichever replica answered: when is not asked
+            if s.started > last_old and build != new:
+                wrong.append(f"200 {s.key} of {build} after the last old replica exited")
+        elif s.status == 304:
+            build = _build_of(s.sent or "")
+            if s.sent is None or s.etag not in (None, s.sent) or build != s.held:
+                wrong.append(f"304 {s.key} sent={s.sent} got={s.etag} held={s.held}")
+            elif s.key in FROM_DIST:
+                continue
+            elif build == old and s.started > last_old:
+                wrong.append(f"304 {s.key} for the old build after its last replica exited")
+            elif build == new and s.ended < first_new:
+                wrong.append(f"304 {s.key} for the new build before a replica served it")
+    mixed_phase = [s for s in seen if marks["a ready"] < s.started and s.ended < marks["b terminated"]]
+    revalidated = Counter(f"{s.status} {'old' if _build_of(s.etag or s.sent or '') == old else 'new'}" for s in seen)
+    print(f"\nrolled out {old} -> {new} in {elapsed:.0f} s; load through nginx: {dict(load.outcomes)}; "
+          f"revalidating clients: {len(seen)} requests {dict(revalidated)} ({len(mixed_phase)} while the replicas "
+          f"differed); failed: {len(load.failures) + len(clients.failures)}; wrong answers: {len(wrong)}; "
+          f"builds seen by the clients: {sorted(clients.builds())}, after the rollout: "
+          f"{sorted(clients.builds(marks['rolled out']))}; answered after a retry on the other replica: {proxy.retried()}")
+    assert not load.failures, f"{len(load.failures)} failed: {load.failures[:10]}\n{log[-2000:]}"
+    assert not clients.failures, f"{len(clients.failures)} failed: {clients.failures[:10]}\n{log[-2000:]}"
+    assert not wrong, f"{len(wrong)} wrong answers: {wrong[:10]}"
+    assert clients.builds() == {old, new} and clients.builds(marks["rolled out"]) == {new}
+    assert revalidated["304 old"] and revalidated["304 new"], revalidated  # revalidation worked on both builds
+    assert {_build_of(s.etag or s.sent or "") for s in mixed_phase} == {old, new}, "not both builds while both served"
+    assert sum(load.outcomes.values()) >= 500
+    assert final == {expected[new]["named"]}
+    assert all(r.status_code == 200 and (r.headers["etag"], _digest(r.content)) == expected[new][k]
+               for k, r in stale.items()), {k: r.status_code for k, r in stale.items()}

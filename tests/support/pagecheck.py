@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from support.web_server import backend_of
 
 #: what ``from pagecheck import *`` gives a test module: its fixtures
 __all__ = ["browser", "open_tab", "shots"]
@@ -171,9 +172,7 @@ def open_tab(request: pytest.FixtureRequest, browser: Any, live: str, shots: Pat
     The tests run once per backend of ``web_app`` (``tests/web_server.py``); the pages are the same,
     so screenshots are kept from the embedded one only."""
     contexts, visits = [], []
-    callspec = getattr(request.node, "callspec", None)
-    backend = callspec.params.get("web_app", "embedded") if callspec else "embedded"
-    keep = shots if backend == "embedded" else None
+    keep = shots if backend_of(request) == "embedded" else None
 
     def make(lang: str = "en", viewport: dict[str, int] | None = None, base: str | None = None) -> Visit:
         context = browser.new_context(viewport=viewport or DESKTOP, locale=LOCALE[lang],

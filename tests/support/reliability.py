@@ -39,6 +39,13 @@ if str(ROOT) not in sys.path:
 MARKER_PREDICATE = "https://w3id.org/cpbkg/ontology#reliabilityMarker"
 MARKER_SUBJECT = "https://w3id.org/cpbkg/id/reliability-marker"
 
+# pyoxigraph 0.5.13 panics on this sort ("does not correctly implement a total order", the family
+# of oxigraph#1542): numbers compare by value, a number and a string by their lexical forms, so
+# 9 < 10 < "5" < 9; the panic aborts the process, as an allocation over a heap cap does. It
+# panics on an empty store too: the VALUES list is sorted as the query is parsed
+_MIXED = " ".join(f'{i * 7 % 100} "{i * 13 % 100}"' for i in range(1, 41))
+ENGINE_PANIC = f"SELECT ?o WHERE {{ VALUES ?o {{ {_MIXED} }} }} ORDER BY ?o"
+
 # --------------------------------------------------------------------------- figures
 
 

@@ -5,7 +5,7 @@
   :meth:`Replica.terminate` sends SIGTERM (a drain), :meth:`Replica.worker_pids` names its query
   workers (to kill them), :meth:`Replica.stop` stops it whatever state it is in;
 * :class:`Nginx` -- ``nginx -c CONF -p PREFIX -g 'daemon off;'`` with the configuration of
-  :func:`nginx_conf` (the one docs/operations.md shows), on a free loopback port.
+  :func:`cpbkg.web.proxy.nginx_conf` (``cpbkg nginx-conf``, the one docs/operations.md shows), on a free loopback port.
 
 Every process listens on 127.0.0.1 only and is stopped by the ``with`` block (or ``stop()``) that
 started it, also when the test fails.
@@ -24,6 +24,9 @@ from pathlib import Path
 
 import httpx
 from support.oxigraph_server import free_port
+
+from bench.servers import children
+from cpbkg.web.proxy import nginx_conf
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 120.0
@@ -58,16 +61,6 @@ def stop_session(process: subprocess.Popen[bytes] | None, first: signal.Signals,
         os.killpg(process.pid, signal.SIGKILL)
     if process.poll() is None:
         process.wait(timeout=timeout)
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(p) for p in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
 
 
 class Replica:
@@ -121,7 +114,7 @@ class Replica:
     def worker_pids(self) -> list[int]:
         """The query workers' process ids (the children of the server process)."""
         assert self.process is not None
-        return _children(self.process.pid)
+        return children(self.process.pid)
 
     def terminate(self) -> None:
         """SIGTERM to the server process only (its workers are its to stop): a drain."""
@@ -145,49 +138,6 @@ class Replica:
 
 def nginx_executable() -> str | None:
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
-
-
-def nginx_conf(listen: str, upstreams: list[str], prefix: Path) -> str:
-    """The nginx configuration of the replica test (and of docs/operations.md): ``listen`` in front of
-    the ``cpbkg serve`` replicas at ``upstreams`` (host:port each), temporary files under ``prefix``."""
-    servers = "\n".join(f"        server {u} max_fails=1 fail_timeout=2s;" for u in upstreams)
-    user = "user root;\n" if os.geteuid() == 0 else ""  # as root, workers would run as nobody: no access to prefix
-    return f"""{user}worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 512; }}
-http {{
-    # which replica answered each request (the last one tried: after a retry, the one that answered)
-    log_format upstreams '$status $request_method $uri upstream=$upstream_addr statuses=$upstream_status';
-    access_log {prefix}/access.log upstreams;
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-
-    upstream cpbkg {{
-{servers}
-    }}
-    server {{
-        listen {listen};
-        location / {{
-            proxy_pass http://cpbkg;
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            # a replica that refuses the connection (stopped), resets it (stopping), times out, or
-            # answers 502/503 (draining, a query worker killed): the request goes to the next one.
-            # non_idempotent: POST /sparql is a query, safe to repeat (keep /admin/ off the proxy)
-            proxy_next_upstream error timeout http_502 http_503 non_idempotent;
-            proxy_next_upstream_tries 3;
-            proxy_connect_timeout 2s;
-            proxy_read_timeout 60s;
-        }}
-        location /admin/ {{ return 403; }}
-    }}
-}}
-"""
 
 
 class Nginx:

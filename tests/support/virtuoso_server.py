@@ -23,6 +23,8 @@ import httpx
 from support.oxigraph_server import free_port
 from support.replicas import stop_session
 
+from bench.servers import virtuoso_ini
+
 STARTUP_SECONDS = 120.0
 #: the administrator of a new database (user:password), for ``CPBKG_REMOTE_AUTH``
 AUTH = "dba:dba"
@@ -30,39 +32,6 @@ AUTH = "dba:dba"
 
 def virtuoso_executable() -> str | None:
     return shutil.which("virtuoso-t")
-
-
-def virtuoso_ini(folder: Path, sql_port: int, http_port: int) -> str:
-    """A minimal virtuoso.ini: everything under ``folder``, both ports on 127.0.0.1."""
-    return f"""[Database]
-DatabaseFile = {folder}/virtuoso.db
-ErrorLogFile = {folder}/virtuoso.log
-LockFile = {folder}/virtuoso.lck
-TransactionFile = {folder}/virtuoso.trx
-xa_persistent_file = {folder}/virtuoso.pxa
-TempStorage = TempDatabase
-
-[TempDatabase]
-DatabaseFile = {folder}/virtuoso-temp.db
-TransactionFile = {folder}/virtuoso-temp.trx
-
-[Parameters]
-ServerPort = 127.0.0.1:{sql_port}
-NumberOfBuffers = 20000
-MaxDirtyBuffers = 15000
-DirsAllowed = ., {folder}
-CheckpointInterval = 0
-
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = {folder}/vsp
-ServerThreads = 10
-
-[SPARQL]
-ResultSetMaxRows = 1000000
-MaxQueryExecutionTime = 120
-MaxQueryCostEstimationTime = 0
-"""
 
 
 class VirtuosoServer:

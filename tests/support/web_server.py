@@ -10,7 +10,8 @@
   - ``web_pool`` -- one pool of query workers shared by the apps of the session;
   - ``web_app`` / ``client`` -- the app, and Starlette's TestClient on it through ASGI (quick cases),
     once per backend (``embedded``, ``remote``: a real ``oxigraph serve`` the build is published
-    to; ``CPBKG_TEST_BACKENDS=embedded`` for the embedded one only);
+    to; ``virtuoso``: a real ``virtuoso-t``, likewise; ``CPBKG_TEST_BACKENDS=embedded`` for the
+    embedded one only);
   - ``live`` -- the same app behind a real uvicorn: base URL like ``http://127.0.0.1:PORT``.
 """
 
@@ -34,7 +35,7 @@ from cpbkg.sparql.pool import QueryPool
 from cpbkg.store.embedded import LoadedStore, open_store
 from cpbkg.web.app import create_app
 
-__all__ = ["LiveServer", "backends", "client", "live", "make_live", "web_app", "web_pool", "web_settings", "web_store"]
+__all__ = ["BACKENDS", "LiveServer", "backend_of", "backends", "client", "live", "make_live", "web_app", "web_pool", "web_settings", "web_store"]
 
 
 class LiveServer:
@@ -119,10 +120,33 @@ def web_pool(web_store: LoadedStore) -> QueryPool:
                    QueryPool.close)
 
 
+#: the backends the API tests can run on; ``remote`` is Oxigraph's server
+BACKENDS = ("embedded", "remote", "virtuoso")
+
+
 def backends() -> list[str]:
-    """The backends the API tests run on: ``CPBKG_TEST_BACKENDS`` (comma-separated), default both."""
-    chosen = [b.strip() for b in os.environ.get("CPBKG_TEST_BACKENDS", "embedded,remote").split(",") if b.strip()]
+    """The backends the API and page tests run on: ``CPBKG_TEST_BACKENDS`` (comma-separated, of
+    :data:`BACKENDS`), default all of them (a remote one is skipped where its server is not
+    installed, and an error in CI)."""
+    chosen = [b.strip() for b in os.environ.get("CPBKG_TEST_BACKENDS", ",".join(BACKENDS)).split(",") if b.strip()]
+    unknown = sorted(set(chosen) - set(BACKENDS))
+    if unknown:
+        raise ValueError(f"CPBKG_TEST_BACKENDS: unknown backend {', '.join(unknown)} (known: {', '.join(BACKENDS)})")
     return chosen or ["embedded"]
+
+
+def backend_of(request: pytest.FixtureRequest) -> str:
+    """The backend a test runs on (the ``web_app`` parameter; ``embedded`` for a test without it)."""
+    callspec = getattr(request.node, "callspec", None)
+    return str(callspec.params.get("web_app", "embedded")) if callspec else "embedded"
+
+
+def _require(executable: str | None, what: str, install: str) -> None:
+    """Skip the test when a store's server is not installed; in CI (which installs it) fail instead."""
+    if executable is None:
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{what} is missing in CI ({install})")
+        pytest.skip(f"{what} is not installed ({install}): this backend is not tested")
 
 
 def _remote_store(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Any:
@@ -133,10 +157,7 @@ def _remote_store(settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
     from cpbkg.store.publish import publish
     from cpbkg.store.remote import RemoteStore, endpoints
 
-    if oxigraph_executable() is None:
-        if os.environ.get("CI"):
-            raise RuntimeError("the `oxigraph` executable is missing in CI (pip install -e '.[test]')")
-        pytest.skip("the `oxigraph` executable is not installed: remote backend not tested")
+    _require(oxigraph_executable(), "the `oxigraph` executable", "pip install -e '.[test]'")
     server = _shared("oxigraph", lambda: OxigraphServer(tmp_path_factory.mktemp("remote") / "oxigraph").start(),
                      OxigraphServer.stop)
     with RemoteStore.at(endpoints(server.url, "oxigraph"), timeout=60) as client:
@@ -144,18 +165,43 @@ def _remote_store(settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
     return open_remote(settings, server.url, kind="oxigraph")
 
 
+def _virtuoso_store(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A ``virtuoso-t`` on loopback (a throw-away database), the session's build published to it, and
+    the backend on it."""
+    import httpx
+    from support.virtuoso_server import AUTH, VirtuosoServer, virtuoso_executable
+
+    from cpbkg.store.backend import open_remote
+    from cpbkg.store.publish import publish
+    from cpbkg.store.remote import RemoteStore, endpoints
+
+    _require(virtuoso_executable(), "virtuoso-t", ".ci/install --test installs virtuoso-opensource")
+    server = _shared("virtuoso", lambda: VirtuosoServer(tmp_path_factory.mktemp("virtuoso") / "db").start(),
+                     VirtuosoServer.stop)
+    user, _, password = AUTH.partition(":")
+    with RemoteStore.at(endpoints(server.url, "virtuoso", authenticated=True), auth=httpx.DigestAuth(user, password),
+                        timeout=120) as client:
+        publish(settings.dist_dir, client)
+    return open_remote(settings, server.url, kind="virtuoso")
+
+
+#: backend -> how its store is made (the embedded one is ``web_store``)
+_REMOTES = {"remote": _remote_store, "virtuoso": _virtuoso_store}
+
+
 @pytest.fixture(scope="session", params=backends())
 def web_app(request: pytest.FixtureRequest, web_settings: Settings, web_store: LoadedStore, web_pool: QueryPool,
             tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The app on each backend in turn: ``embedded`` (the pyoxigraph store) and ``remote`` (the same
-    build published to a real Oxigraph server; :mod:`cpbkg.store.backend`). Tests that take ``client``,
-    ``live`` or ``web_app`` run on both."""
-    if request.param == "remote":
+    build published to a real Oxigraph server; :mod:`cpbkg.store.backend`), and ``virtuoso`` (published to
+    a real Virtuoso), of those ``CPBKG_TEST_BACKENDS`` names. Tests that take ``client``, ``live`` or
+    ``web_app`` run on each."""
+    if request.param in _REMOTES:
         def make() -> Any:
-            remote = _remote_store(web_settings, tmp_path_factory)
+            remote = _REMOTES[request.param](web_settings, tmp_path_factory)
             return create_app(web_settings, store=remote)
 
-        return _shared("app-remote", make)
+        return _shared(f"app-{request.param}", make)
     return _shared("app", lambda: create_app(web_settings, store=web_store, pool=web_pool))
 
 

@@ -27,6 +27,13 @@ metadata), VoID, the SHACL report, the release record and the checksums.
 
 Dumps are never gzipped on the fly (the middleware skips ``/dumps/{file}``): that would drop
 ``Content-Length`` and break ranges.
+
+Everything here is read from ``dist/`` at each request, and describes the build found there
+(its ``release.json``), not the build the store was loaded from: the two differ while a new
+build is rolled out over replicas (``dist/`` swapped in, the replicas restarted one at a time,
+docs/operations.md). So the listing's release, the stable addresses and VoID's ETag are those
+of ``dist/``, and a file or a listing is returned only if ``release.json`` was the same before
+and after it was read (:func:`of_one_build`): one ETag, one body, whichever replica answers.
 """
 
 from __future__ import annotations
@@ -35,10 +42,10 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any, BinaryIO, TypeVar
 
 import anyio
 import pyoxigraph as ox
@@ -49,6 +56,7 @@ from starlette.types import Receive, Scope, Send
 from cpbkg.build.tables import TABLES
 from cpbkg.errors import NotFound, StoreError
 from cpbkg.formats import FORMATS, GRAPHS, JSON, content_type, file_type
+from cpbkg.store.protocol import Release
 from cpbkg.web.i18n import STRINGS, t
 from cpbkg.web.negotiation import LISTINGS, choose
 from cpbkg.web.routes.sparql import CACHE_CONTROL, not_modified
@@ -56,6 +64,35 @@ from cpbkg.web.state import serving
 from cpbkg.web.view import dumps_page, page_language
 
 router = APIRouter(tags=["dumps"])
+
+_T = TypeVar("_T")
+#: reads of dist/ tried before a request gives up on a folder that keeps being swapped
+_ATTEMPTS = 3
+
+
+def of_one_build(dist: Path, read: Callable[[], _T],
+                 discard: Callable[[_T], object] | None = None) -> tuple[Release, _T]:
+    """``read()`` of ``dist`` and the release it read: ``release.json`` is read before and after, and
+    ``read`` again if a build was swapped in meanwhile (builds only move forward, so the same record
+    on both sides means one build was read); ``discard`` is given what was read of a build swapped out.
+
+    Raises:
+        StoreError: no build in ``dist``, or one swapped in at every attempt.
+    """
+    for _ in range(_ATTEMPTS):
+        before = Release.read(dist)
+        try:
+            value = read()
+        except (FileNotFoundError, NotFound):
+            if Release.read(dist) == before:
+                raise
+            continue  # the folder it read was swapped out and removed meanwhile
+        if Release.read(dist) == before:
+            return before, value
+        if discard is not None:
+            discard(value)
+    raise StoreError(f"{dist}: a new build was swapped in at each of {_ATTEMPTS} reads; try again")
+
 
 def describe_file(name: str, lang: str = "en") -> str:
     """What a file of ``dist/`` holds, for the listing, in ``lang`` (the interface strings ``dump_*``)."""
@@ -168,13 +205,13 @@ def dumps_listing(
 ) -> Response:
     """Every file of the build (dumps in TriG, Turtle, N-Triples.gz, JSON-LD; VoID; SHACL report;
     release record; checksums) with its size, SHA-256 and format."""
-    settings = serving(request).settings
-    release = serving(request).store.release
+    dist = serving(request).settings.dist_dir
     kind = choose(request.headers.get("accept"), [format] if format is not None else [], LISTINGS,
                   what="the listing of the dumps is JSON or a page")
-    files = dist_files(settings.dist_dir, release.version)
+    release, files = of_one_build(dist, lambda: dist_files(dist, Release.read(dist).version))
     variant = kind if kind == "json" else f"html-{page_language(request)}"  # the page is in the reader's language
-    etag = 'W/"' + hashlib.sha1(json.dumps(files, sort_keys=True).encode()).hexdigest()[:20] + f'-{variant}"'
+    listed = hashlib.sha1(json.dumps(files, sort_keys=True).encode()).hexdigest()[:20]
+    etag = f'W/"{release.data_version}-{listed}-{variant}"'
     headers = {"Vary": "Accept" if format else "Accept, Accept-Language", "ETag": etag, "Cache-Control": CACHE_CONTROL}
     if not_modified(request, etag, None):
         return Response(status_code=304, headers=headers)
@@ -191,8 +228,8 @@ LATEST = "latest"
 
 
 def _release_folder(request: Request, version: str) -> None:
-    """Nothing if ``version`` is this server's release or ``latest``, else a 404 naming the release it has."""
-    current = serving(request).store.release.version
+    """Nothing if ``version`` is the release in ``dist/`` or ``latest``, else a 404 naming the release it has."""
+    current = Release.read(serving(request).settings.dist_dir).version
     if version not in (LATEST, current):
         raise NotFound(f"this server holds release {current} only: see /dumps/{current}/ (also /dumps/{LATEST}/)")
 
@@ -234,18 +271,13 @@ def dumps_file(request: Request, name: str,
     """One file of the build, with Content-Length, byte ranges (``Range``), ETag and Last-Modified.
     ``?bom=1`` on a CSV table gives its ``-excel.csv`` variant (the same bytes after a byte-order mark)."""
     dist: Path = serving(request).settings.dist_dir
-    if name in (LATEST, serving(request).store.release.version):
+    if name in (LATEST, Release.read(dist).version):
         return RedirectResponse(f"/dumps/{name}/", status_code=301)  # a release's folder, without its slash
     if bom in ("1", "true", "yes") and name.endswith(".csv") and not name.endswith("-excel.csv"):
         name = name.removesuffix(".csv") + "-excel.csv"
-    path = _safe_file(dist, name)
+    path, file, digest = _open_file(dist, name)
     media, _ = file_type(path.name)
     try:
-        file = path.open("rb")
-    except FileNotFoundError:
-        raise NotFound(f"no file {name} in this build") from None
-    try:
-        digest = _CHECKSUMS.of(path, _listed(dist))
         response = OpenFileResponse(file, path, headers={"ETag": f'"{digest}"', "Cache-Control": "public, max-age=300"},
                                     media_type=content_type(media))
     except BaseException:
@@ -256,6 +288,24 @@ def dumps_file(request: Request, name: str,
         return Response(status_code=304, headers={"ETag": f'"{digest}"',
                                                   "Last-Modified": response.headers["last-modified"]})
     return response
+
+
+def _open_file(dist: Path, name: str) -> tuple[Path, BinaryIO, str]:
+    """The file ``name`` of ``dist``, opened (its bytes stay those of one build: :class:`OpenFileResponse`),
+    and its SHA-256, both of one build."""
+    def opened() -> tuple[Path, BinaryIO, str]:
+        path = _safe_file(dist, name)
+        try:
+            file = path.open("rb")
+        except FileNotFoundError:
+            raise NotFound(f"no file {name} in this build") from None
+        try:
+            return path, file, _CHECKSUMS.of(path, _listed(dist))
+        except BaseException:
+            file.close()
+            raise
+
+    return of_one_build(dist, opened, discard=lambda found: found[1].close())[1]
 
 
 class OpenFileResponse(FileResponse):
@@ -291,15 +341,21 @@ class OpenFileResponse(FileResponse):
 VOID_FILE = "void.ttl"
 
 
-def _void_body(request: Request, fmt: str) -> bytes:
-    path = _safe_file(serving(request).settings.dist_dir, VOID_FILE)
+def _void_body(request: Request) -> tuple[Release, bytes]:
+    """The release in ``dist/`` and its ``void.ttl``, read together (:func:`of_one_build`)."""
+    dist = serving(request).settings.dist_dir
+    return of_one_build(dist, lambda: _safe_file(dist, VOID_FILE).read_bytes())
+
+
+def _void_in(request: Request, release: Release, turtle: bytes, fmt: str) -> bytes:
+    """VoID in the format ``fmt``: the Turtle of ``dist/`` as it is, the others converted once per build."""
     if fmt == "ttl":
-        return path.read_bytes()
+        return turtle
     cache = serving(request).void_cache
-    key = (str(path.stat().st_mtime_ns), fmt)
+    key = (release.data_version, fmt)
     body = cache.get(key)
     if body is None:
-        quads = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+        quads = list(ox.parse(turtle, format=ox.RdfFormat.TURTLE))
         body = ox.serialize(quads, format=FORMATS[fmt].ox) or b""  # type: ignore[arg-type]
         if len(cache) > 32:
             cache.clear()
@@ -317,11 +373,12 @@ def void(
     """The VoID + DCAT description of the dataset (``dist/void.ttl``): triples, classes, named graphs,
     distributions with sizes and checksums, licence, SPARQL endpoint."""
     fmt = choose(request.headers.get("accept"), [format] if format is not None else [], GRAPHS, what="VoID is RDF")
-    etag = f'W/"{serving(request).store.data_version}-void-{fmt}"'
+    release, turtle = _void_body(request)
+    etag = f'W/"{release.data_version}-void-{fmt}"'  # of the build the bytes are from, not the store's
     headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": CACHE_CONTROL}
     if not_modified(request, etag, None):
         return Response(status_code=304, headers=headers)
-    body = _void_body(request, fmt)
+    body = _void_in(request, release, turtle, fmt)
     return Response(body, headers={**headers, "Content-Type": FORMATS[fmt].content_type})
 
 
