@@ -52,7 +52,7 @@ class Server:
 
     def peak_rss_mb(self) -> float:
         """Peak resident memory of the process and its children, in MB."""
-        return sum(_vm_hwm_kb(pid) for pid in _process_tree(self.process.pid)) / 1024
+        return sum(_status_kb(pid, "VmHWM") for pid in _process_tree(self.process.pid)) / 1024
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -77,10 +77,11 @@ def _process_tree(pid: int) -> list[int]:
     return pids
 
 
-def _vm_hwm_kb(pid: int) -> int:
+def _status_kb(pid: int, field: str) -> int:
+    """A memory field of ``/proc/PID/status`` (``VmHWM``, ``VmRSS``), in kB; 0 if the process is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -127,22 +128,23 @@ QUERY_TIMEOUT = 60
 RESULT_CAP = 1_000_000
 
 
-def start_cpbkg(dist: Path, store: Path, workdir: Path, *options: str, name: str = "cpbkg",
-                own_dist: bool = False) -> Server:
+def start_cpbkg(dist: Path, store: Path | None, workdir: Path, *options: str, name: str = "cpbkg",
+                own_dist: bool = False, env: dict[str, str] | None = None) -> Server:
     """``cpbkg serve`` on an existing build (the store is loaded first, so start-up is measured apart);
-    ``options`` are more flags of ``cpbkg serve`` (``--workers 1``).
+    ``options`` are more flags of ``cpbkg serve`` (``--workers 1``), ``env`` more environment.
 
     ``own_dist``: ``dist`` is the benchmark's own copy, served as it is: its ``release.json`` is
     touched first, because ``cpbkg serve`` rebuilds a dist/ older than any source or build module,
     and while others edit the tree it would otherwise build the published graph over a demo size.
+    ``store`` None: a ``--backend`` server (given in ``options``), which reads a remote store.
     """
     if own_dist:
         (dist / "release.json").touch()
     port = free_port()
     cmd = [sys.executable, "-m", "cpbkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--dist", str(dist), "--store", str(store), *options]
+           "--dist", str(dist), *(["--store", str(store)] if store is not None else []), *options]
     return _start(name, cmd, workdir, f"http://127.0.0.1:{port}", "/sparql",
-                  env={"CPBKG_QUERY_TIMEOUT": str(QUERY_TIMEOUT), "CPBKG_RESULT_CAP": str(RESULT_CAP)})
+                  env={"CPBKG_QUERY_TIMEOUT": str(QUERY_TIMEOUT), "CPBKG_RESULT_CAP": str(RESULT_CAP), **(env or {})})
 
 
 def wait_in_memory(server: Server, timeout: float = 300) -> float:
@@ -205,18 +207,14 @@ def start_rdflib_endpoint(nquads: Path, workdir: Path) -> Server:
 
 def start_replica(dist: Path, workdir: Path, *options: str, name: str, store: Path | None = None,
                   env: dict[str, str] | None = None) -> Server:
-    """One ``cpbkg serve`` of several on the benchmark's own copy of a build (``release.json`` touched,
-    as :func:`start_cpbkg` with ``own_dist``), under its own ``name`` (and log), with more environment.
+    """One ``cpbkg serve`` of several on the benchmark's own copy of a build (:func:`start_cpbkg` with
+    ``own_dist``), under its own ``name`` (and log); ``store`` None: a ``--backend`` server."""
+    return start_cpbkg(dist, store, workdir, *options, name=name, own_dist=True, env=env)
 
-    ``store`` None: a ``--backend`` server (given in ``options``), which reads a remote store and
-    keeps only dist/'s files (dumps, release) here.
-    """
-    (dist / "release.json").touch()
-    port = free_port()
-    cmd = [sys.executable, "-m", "cpbkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--dist", str(dist), *(["--store", str(store)] if store is not None else []), *options]
-    return _start(name, cmd, workdir, f"http://127.0.0.1:{port}", "/sparql",
-                  env={"CPBKG_QUERY_TIMEOUT": str(QUERY_TIMEOUT), "CPBKG_RESULT_CAP": str(RESULT_CAP), **(env or {})})
+
+def nginx_executable() -> str | None:
+    """Debian's nginx: on ``PATH``, or in ``/usr/sbin`` (not on a user's ``PATH``)."""
+    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
 
 
 def start_nginx(upstreams: list[Server], workdir: Path, *, name: str = "nginx") -> Server:
@@ -228,7 +226,7 @@ def start_nginx(upstreams: list[Server], workdir: Path, *, name: str = "nginx") 
     """
     from cpbkg.web.proxy import nginx_conf
 
-    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+    binary = nginx_executable()
     if binary is None:
         raise RuntimeError("nginx is not installed: apt-get install nginx")
     prefix = workdir / name
@@ -334,13 +332,7 @@ def start_oxigraph_server(workdir: Path) -> Server:
 
 def vm_rss_mb(pid: int) -> float:
     """Resident memory of one process now (``VmRSS``), in MB; 0 if it is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return _status_kb(pid, "VmRSS") / 1024
 
 
 def children(pid: int) -> list[int]:

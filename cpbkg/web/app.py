@@ -62,7 +62,7 @@ from cpbkg.web.admission import Proxies, enter_request, retry_after
 from cpbkg.web.memo import FLAG as MEMO_FLAG
 from cpbkg.web.memo import Recorder, ResponseMemo
 from cpbkg.web.negotiation import wants
-from cpbkg.web.routes.sparql import DirectQuery, direct_query
+from cpbkg.web.routes.sparql import GZIP_MIN, DirectQuery, direct_query
 from cpbkg.web.state import ServingState, current, install, pin, serve, serving, state_of, unpin
 
 log = logging.getLogger(__name__)
@@ -77,14 +77,10 @@ DESCRIPTION = """The Cartagena Protocol Implementation Plan 2023-2030 (decision 
 """
 
 
-#: answers shorter than this are sent as they are (``GZipMiddleware``'s ``minimum_size``)
-GZIP_MINIMUM = 1000
-
-
 def _as_gzip_would(response: Response, compress: bool) -> Response:
     """An error the direct path answers (it runs before :class:`_GZipExceptDumps`), compressed as
     that middleware would compress the route's: when the client accepts gzip and it is long."""
-    if not compress or len(response.body) < GZIP_MINIMUM:
+    if not compress or len(response.body) < GZIP_MIN:
         return response
     response.body = gzip.compress(response.body, compresslevel=6, mtime=0)
     response.headers["Content-Encoding"] = "gzip"
@@ -98,7 +94,7 @@ class _GZipExceptDumps:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.gzip = GZipMiddleware(app, minimum_size=GZIP_MINIMUM, compresslevel=6)
+        self.gzip = GZipMiddleware(app, minimum_size=GZIP_MIN, compresslevel=6)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""

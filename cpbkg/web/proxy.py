@@ -20,7 +20,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["add_nginx_parser", "cmd_nginx_conf", "nginx_conf"]
+__all__ = ["add_nginx_parser", "address", "cmd_nginx_conf", "nginx_conf"]
 
 
 def nginx_conf(listen: str, upstreams: Sequence[str], prefix: Path | str, *, read_timeout: float = 60.0) -> str:
@@ -76,6 +76,22 @@ http {{
 """
 
 
+def address(text: str) -> str:
+    """``HOST:PORT`` as given (the host a name, an IPv4 address or ``[IPv6]``), or an error naming it.
+
+    >>> address("127.0.0.1:8001"), address("[::1]:8001")
+    ('127.0.0.1:8001', '[::1]:8001')
+    >>> address("127.0.0.1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '127.0.0.1' is not HOST:PORT (a port from 1 to 65535 after the last ':')
+    """
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or any(c.isspace() or c in ";{}" for c in host):
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (a port from 1 to 65535 after the last ':')")
+    return text
+
+
 def add_nginx_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``cpbkg nginx-conf`` to the subcommands of the ``cpbkg`` parser."""
     p: argparse.ArgumentParser = subparsers.add_parser(
@@ -83,9 +99,9 @@ def add_nginx_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         description="Print the nginx configuration that the replica test runs (docs/operations.md): a load "
                     "balancer in front of cpbkg serve replicas that retries a stopped, draining or failing "
                     "replica's requests on the next one. Run it as: nginx -c FILE -p PREFIX -g 'daemon off;'.")
-    p.add_argument("--upstream", action="append", required=True, metavar="HOST:PORT",
+    p.add_argument("--upstream", action="append", required=True, metavar="HOST:PORT", type=address,
                    help="a replica's address (give it once per replica)")
-    p.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
+    p.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT", type=address,
                    help="where nginx listens (default 127.0.0.1:8080)")
     p.add_argument("--prefix", default="/var/lib/cpbkg-nginx", metavar="DIR",
                    help="folder of nginx's pid, logs and temporary files (default /var/lib/cpbkg-nginx)")

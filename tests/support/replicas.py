@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 from support.oxigraph_server import free_port
 
-from bench.servers import children
+from bench.servers import children, nginx_executable
 from cpbkg.web.proxy import nginx_conf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,10 +134,6 @@ class Replica:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def nginx_executable() -> str | None:
-    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
 
 
 class Nginx:

@@ -45,6 +45,16 @@ def test_the_command_needs_an_upstream() -> None:
         nginx_conf("127.0.0.1:8080", [], "/tmp/x")
 
 
+@pytest.mark.parametrize("flag, value", [("--upstream", "127.0.0.1"), ("--upstream", "127.0.0.1:0"),
+                                         ("--upstream", "a b:8001"), ("--listen", "127.0.0.1:http")])
+def test_an_address_that_is_not_host_port_is_refused_by_name(flag: str, value: str) -> None:
+    """A bad address is refused before anything is printed: nginx would refuse the whole file later."""
+    argv = ["nginx-conf", "--upstream", "127.0.0.1:8001", flag, value]
+    done = _cpbkg(*argv)
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"argument {flag}: {value!r} is not HOST:PORT" in done.stderr, done.stderr
+
+
 @pytest.mark.skipif(nginx_executable() is None and not os.environ.get("CI"),
                     reason="nginx is not installed (apt-get install nginx; .ci/install --test installs it)")
 def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:

@@ -70,10 +70,10 @@ _T = TypeVar("_T")
 _ATTEMPTS = 3
 
 
-def of_one_build(dist: Path, read: Callable[[], _T],
+def of_one_build(dist: Path, read: Callable[[Release], _T],
                  discard: Callable[[_T], object] | None = None) -> tuple[Release, _T]:
-    """``read()`` of ``dist`` and the release it read: ``release.json`` is read before and after, and
-    ``read`` again if a build was swapped in meanwhile (builds only move forward, so the same record
+    """``read(release)`` of ``dist`` and the release it read: ``release.json`` is read before (and given
+    to ``read``) and after, and ``read`` again if a build was swapped in meanwhile (builds only move forward, so the same record
     on both sides means one build was read); ``discard`` is given what was read of a build swapped out.
 
     Raises:
@@ -82,7 +82,7 @@ def of_one_build(dist: Path, read: Callable[[], _T],
     for _ in range(_ATTEMPTS):
         before = Release.read(dist)
         try:
-            value = read()
+            value = read(before)
         except (FileNotFoundError, NotFound):
             if Release.read(dist) == before:
                 raise
@@ -208,7 +208,7 @@ def dumps_listing(
     dist = serving(request).settings.dist_dir
     kind = choose(request.headers.get("accept"), [format] if format is not None else [], LISTINGS,
                   what="the listing of the dumps is JSON or a page")
-    release, files = of_one_build(dist, lambda: dist_files(dist, Release.read(dist).version))
+    release, files = of_one_build(dist, lambda found: dist_files(dist, found.version))
     variant = kind if kind == "json" else f"html-{page_language(request)}"  # the page is in the reader's language
     listed = hashlib.sha1(json.dumps(files, sort_keys=True).encode()).hexdigest()[:20]
     etag = f'W/"{release.data_version}-{listed}-{variant}"'
@@ -293,7 +293,7 @@ def dumps_file(request: Request, name: str,
 def _open_file(dist: Path, name: str) -> tuple[Path, BinaryIO, str]:
     """The file ``name`` of ``dist``, opened (its bytes stay those of one build: :class:`OpenFileResponse`),
     and its SHA-256, both of one build."""
-    def opened() -> tuple[Path, BinaryIO, str]:
+    def opened(_: Release) -> tuple[Path, BinaryIO, str]:
         path = _safe_file(dist, name)
         try:
             file = path.open("rb")
@@ -344,7 +344,7 @@ VOID_FILE = "void.ttl"
 def _void_body(request: Request) -> tuple[Release, bytes]:
     """The release in ``dist/`` and its ``void.ttl``, read together (:func:`of_one_build`)."""
     dist = serving(request).settings.dist_dir
-    return of_one_build(dist, lambda: _safe_file(dist, VOID_FILE).read_bytes())
+    return of_one_build(dist, lambda _: _safe_file(dist, VOID_FILE).read_bytes())
 
 
 def _void_in(request: Request, release: Release, turtle: bytes, fmt: str) -> bytes:
