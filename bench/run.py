@@ -194,8 +194,9 @@ def run_size(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
     record["store_mb"] = store_size_mb(store_dir)
     servers: list[Server] = []
     try:
-        servers.append(start_cpbkg(data.dist, store_dir, workdir,
-                                   "--memory-store-triples", str(args.memory_store_triples), own_dist=True))
+        servers.append(start_cpbkg(data.dist, store_dir, workdir, "--memory-store-triples",
+                                   str(args.memory_store_triples), "--processes", str(args.processes), own_dist=True))
+        print(f"   CPB-KG: cpbkg serve --processes {args.processes} (server processes on the port)", flush=True)
         servers.append(start_oxigraph(data.nquads, workdir))
         if data.triples <= args.rdflib_max:
             servers.append(start_rdflib_endpoint(data.nquads, workdir))
@@ -277,6 +278,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="passed to `cpbkg serve` (its default: 500000); above it CPB-KG queries the store on disk, "
                    "and a second CPB-KG, in memory with one worker, is measured for the aggregate, "
                    "start-up and memory")
+    p.add_argument("--processes", type=int, default=1,
+                   help="passed to `cpbkg serve` (its default: 1): HTTP server processes sharing the port, each "
+                   "with its own query workers")
     p.add_argument("--rdflib-max", type=int, default=150_000, help="skip rdflib-endpoint above this many triples")
     p.add_argument("--workdir", type=Path, default=None, help="where data and stores go (default: a temp dir)")
     args = p.parse_args(argv)

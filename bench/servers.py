@@ -149,21 +149,26 @@ def start_cpbkg(dist: Path, store: Path | None, workdir: Path, *options: str, na
 
 def wait_in_memory(server: Server, timeout: float = 300) -> float:
     """Seconds until every worker of a CPB-KG server says (``/health``) it queries its in-memory copy;
-    each poll sends a query no cache holds, so that the workers answer and say how they are.
+    each poll sends a query no cache holds, so that the workers answer and say how they are. Each
+    poll is a new connection: with ``--processes`` it meets another server process, and every one
+    must say so.
 
     Raises:
         RuntimeError: not so within ``timeout`` seconds.
     """
     start = time.perf_counter()
-    with httpx.Client(timeout=60) as client:
-        n = 0
-        while time.perf_counter() - start < timeout:
-            n += 1
+    copied: dict[int, bool] = {}
+    n = 0
+    while time.perf_counter() - start < timeout:
+        n += 1
+        with httpx.Client(timeout=60) as client:  # a new connection: maybe another server process
             client.get(server.sparql, params={"query": f"ASK {{ <urn:x-bench:{n}> ?p ?o }}"}).raise_for_status()
-            workers = client.get(server.base + "/health").json()["query_workers"]["in_memory"]
-            if workers and all(q for q in workers):
-                return time.perf_counter() - start
-            time.sleep(0.1)
+            health = client.get(server.base + "/health").json()
+        workers = health["query_workers"]["in_memory"]
+        copied[health["process"]["pid"]] = bool(workers) and all(q for q in workers)
+        if len(copied) >= health["process"]["of"] and all(copied.values()):
+            return time.perf_counter() - start
+        time.sleep(0.1)
     raise RuntimeError(f"the workers of {server.name} did not copy the store into memory in {timeout} s; "
                        f"{server.log} ends:\n{_tail(server.log)}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib.util
+import os
 import signal
 import socket
 import sys
@@ -19,7 +20,7 @@ from typing import Any
 from cpbkg import __version__
 from cpbkg.build.progress.ingest import add_ingest_parser, cmd_ingest
 from cpbkg.build.progress.synthetic import add_synthetic_parser, cmd_synthetic
-from cpbkg.config import PACKAGE_DIR, Settings, work_dir
+from cpbkg.config import PACKAGE_DIR, Settings, work_dir, workers_per_process
 from cpbkg.errors import CpbkgError
 from cpbkg.store.publish import add_publish_parser, cmd_publish
 from cpbkg.vocab import DEFAULT_BASE
@@ -112,8 +113,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on")
     _limits(p, defaults)
-    p.add_argument("--workers", type=int, metavar="N", help=f"query worker processes; each query runs in one, killed "
-                   f"at the timeout (default: {defaults.query_workers}, one per CPU; $CPBKG_QUERY_WORKERS)")
+    p.add_argument("--processes", type=int, metavar="N",
+                   help="HTTP server processes on the port, each with its own query workers and caches; the "
+                   "query memory, spool and cache are split among them (uses more cores for HTTP; default: "
+                   f"{defaults.processes}, $CPBKG_PROCESSES)")
+    p.add_argument("--workers", type=int, metavar="N", help="query worker processes, per server process; each query "
+                   f"runs in one, killed at the timeout (default: {defaults.query_workers}, one per CPU, the CPUs "
+                   "shared among the --processes; $CPBKG_QUERY_WORKERS)")
     p.add_argument("--worker-memory", dest="worker_memory_mb", type=int, metavar="MB",
                    help=f"heap each query worker may use, 0: no limit (default: {defaults.worker_memory_mb})")
     p.add_argument("--query-memory", dest="query_memory_mb", type=int, metavar="MB",
@@ -168,7 +174,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     for flag, name in (("base_uri", "base_uri"), ("dist", "dist_dir"), ("store", "store_path"),
                        ("query_timeout", "query_timeout"), ("result_cap", "result_cap"),
                        ("result_bytes", "result_bytes"),
-                       ("allow_service", "allow_service"), ("workers", "query_workers"),
+                       ("allow_service", "allow_service"), ("workers", "query_workers"), ("processes", "processes"),
                        ("cache_bytes", "cache_bytes"), ("cors_origins", "cors_origins"),
                        ("worker_memory_mb", "worker_memory_mb"), ("query_memory_mb", "query_memory_mb"),
                        ("spool_mb", "spool_mb"),
@@ -177,7 +183,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         value = getattr(args, flag, None)
         if value is not None:
             changes[name] = value
-    return Settings().with_(**changes)
+    settings = Settings().with_(**changes)
+    if settings.processes > 1 and "query_workers" not in changes and not os.environ.get("CPBKG_QUERY_WORKERS"):
+        # the CPUs shared among the server processes: more workers than CPUs only contend (issue 14's figures)
+        settings = settings.with_(query_workers=workers_per_process(settings.processes))
+    return settings
 
 
 def _require(what: str, libraries: tuple[str, ...] = BUILD_LIBRARIES) -> None:
@@ -244,11 +254,16 @@ def dist_is_current(settings: Settings) -> bool:
                if f.is_file() and "__pycache__" not in f.parts)
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host``:``port`` (as uvicorn binds it), or a clear error saying why it cannot be."""
+def listening_socket(host: str, port: int, *, shared: bool = False) -> socket.socket:
+    """A socket bound to ``host``:``port`` (as uvicorn binds it), or a clear error saying why it cannot be.
+
+    ``shared``: with ``SO_REUSEPORT``, as every server process of a supervisor binds it
+    (:mod:`cpbkg.web.supervisor`); the kernel spreads the connections over them."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free; one listened on is not
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -271,25 +286,20 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from cpbkg.store.embedded import open_store
     from cpbkg.web.app import create_app, uvicorn_options
+    from cpbkg.web.supervisor import share, supervisor_pid
 
     settings = settings_from(args)
-    sock = listening_socket(args.host, args.port)  # before any work: a port in use fails at once
+    supervised = supervisor_pid() is not None
+    if settings.processes < 1:
+        raise CpbkgError(f"--processes {settings.processes}: there must be at least one server process")
+    if settings.processes > 1 and not supervised:
+        return _supervise(args, settings)
+    if supervised:
+        settings = share(settings)
+    sock = listening_socket(args.host, args.port, shared=supervised)  # before any work: a port in use fails at once
     try:
-        if settings.backend.strip() not in ("", "embedded"):
-            # a remote store holds the build in dist/ (cpbkg publish); dumps are still served from dist/
-            from cpbkg.store.backend import open_backend
-
-            store: Any = open_backend(settings)
-            print(f"remote backend {store.url}: build {store.data_version}", file=sys.stderr)
-        else:
-            _build_if_needed(settings, rebuild=args.rebuild)
-            print(f"opening the store in {settings.store_path} (the first time, the build is loaded into it) ...",
-                  file=sys.stderr, flush=True)
-            start = time.perf_counter()
-            store = open_store(settings)  # loads the build if the store does not hold it; opened read-only
-            print(f"  store ready in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+        store = _open_served_store(settings, rebuild=args.rebuild, build=not supervised)
         app = create_app(settings, store=store)
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"note: binding {args.host}: the server is reachable from other machines", file=sys.stderr)
@@ -303,10 +313,85 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                 timeout_graceful_shutdown=int(settings.query_timeout) + 10, **uvicorn_options(settings))
         server = uvicorn.Server(config)
         server.handle_exit = _draining_exit(server, app)  # type: ignore[method-assign]
+        if supervised:
+            _follow_reloads(app)
+            _say_when_ready(server)
         server.run(sockets=[sock])
     finally:
         sock.close()
     return 0
+
+
+def _open_served_store(settings: Settings, *, rebuild: bool, build: bool) -> Any:
+    """The store to serve: the remote backend, or the embedded store (built first if ``build`` and
+    dist/ is not current, then loaded if it does not hold the build)."""
+    from cpbkg.store.embedded import open_store
+
+    if settings.backend.strip() not in ("", "embedded"):
+        # a remote store holds the build in dist/ (cpbkg publish); dumps are still served from dist/
+        from cpbkg.store.backend import open_backend
+
+        store = open_backend(settings)
+        print(f"remote backend {store.url}: build {store.data_version}", file=sys.stderr)
+        return store
+    if build:
+        _build_if_needed(settings, rebuild=rebuild)
+    print(f"opening the store in {settings.store_path} (the first time, the build is loaded into it) ...",
+          file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    loaded = open_store(settings)  # loads the build if the store does not hold it; opened read-only
+    print(f"  store ready in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return loaded
+
+
+def _supervise(args: argparse.Namespace, settings: Settings) -> int:
+    """``--processes N``: check the port, build and load the store once, then run N server processes
+    of the same arguments on the port (:mod:`cpbkg.web.supervisor`)."""
+    from cpbkg.web.supervisor import Supervisor
+
+    sock = listening_socket(args.host, args.port)  # a port in use fails at once, before the build
+    try:
+        store = _open_served_store(settings, rebuild=args.rebuild, build=True)
+        store.close()  # each process opens it; the store is loaded and checked once, here
+    finally:
+        sock.close()
+    print(f"{settings.processes} server processes on http://{args.host}:{args.port}/, each with "
+          f"{settings.query_workers} query workers and 1/{settings.processes} of the query memory, spool and "
+          "cache", file=sys.stderr)
+    command = [sys.executable, "-m", "cpbkg", *args.argv]
+    return Supervisor(command, settings.processes, stop_seconds=settings.query_timeout + 30).run()
+
+
+def _say_when_ready(server: Any) -> None:
+    """Tell the supervisor once uvicorn listens and the app has started (it restarts a process that
+    crashes after that, and gives up on one that fails before)."""
+    from cpbkg.web.supervisor import tell_ready
+
+    startup = server.startup
+
+    async def startup_then_tell(sockets: Any = None) -> None:
+        await startup(sockets=sockets)
+        if server.started:
+            tell_ready()
+
+    server.startup = startup_then_tell
+
+
+def _follow_reloads(app: Any) -> None:
+    """SIGUSR1 (from the supervisor): another server process reloaded; serve the build it loaded too."""
+    import threading
+
+    from cpbkg.web.routes.admin import follow_build
+
+    def follow() -> None:
+        try:
+            follow_build(app)
+        except Exception as exc:  # the old build goes on being served: say why
+            print(f"cpbkg serve: error: could not follow the new build ({exc}); this process serves the old one",
+                  file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGUSR1, lambda sig, frame: threading.Thread(target=follow, name="cpbkg-follow",
+                                                                      daemon=True).start())
 
 
 def _draining_exit(server: Any, app: Any) -> Any:
@@ -360,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     name = "cpbkg"
     try:
         args = parser().parse_args(argv)  # the defaults it shows read CPBKG_* settings: they can be wrong
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # a supervisor's processes run them again
         name = f"cpbkg {args.command}"
         return COMMANDS[args.command](args)
     except CpbkgError as exc:

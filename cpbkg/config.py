@@ -79,6 +79,13 @@ def _cpus() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def workers_per_process(processes: int) -> int:
+    """The default query workers of each of ``processes`` server processes: the CPUs shared among
+    them, at least one (measured on 2 CPUs: two processes of one worker each answered distinct
+    lookups and linkage queries 1.5x-2.3x as fast as two of two workers; docs/decisions/0011-speed.md)."""
+    return max(1, _cpus() // max(1, processes))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where things are and what the server allows."""
@@ -101,8 +108,14 @@ class Settings:
     max_body: int = field(default_factory=lambda: _env_int("MAX_BODY", 1 << 20))
     #: off by default: SERVICE makes the server fetch URLs
     allow_service: bool = field(default_factory=lambda: _env("ALLOW_SERVICE", "0") == "1")
-    #: worker processes that run queries (each can be killed on timeout); default: one per CPU
-    query_workers: int = field(default_factory=lambda: _env_int("QUERY_WORKERS", 0) or _cpus())
+    #: HTTP server processes sharing the port (SO_REUSEPORT), each with its own query workers, caches
+    #: and admission; the budgets below (query memory, spool, cache) are split among them
+    #: (:mod:`cpbkg.web.supervisor`); 1 (the default): one process, no supervisor
+    processes: int = field(default_factory=lambda: _env_int("PROCESSES", 1))
+    #: worker processes that run queries, per HTTP process (each can be killed on timeout); default: one per
+    #: CPU, the CPUs shared among the processes (:func:`workers_per_process`)
+    query_workers: int = field(default_factory=lambda: _env_int("QUERY_WORKERS", 0)
+                               or workers_per_process(_env_int("PROCESSES", 1)))
     #: MiB of heap each query worker may use; a query that needs more kills its worker (503) (0: no limit)
     worker_memory_mb: int = field(default_factory=lambda: _env_int("WORKER_MEMORY_MB", 2048))
     #: MiB the query workers together may take for the queries they run, above their size with the

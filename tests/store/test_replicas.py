@@ -39,6 +39,7 @@ import pytest
 from support.replicas import Nginx, Replica, child_env, nginx_executable, servable_dist
 from support.web_server import web_settings  # noqa: F401  (fixture)
 
+from bench.servers import children
 from cpbkg.build.dist import swap_in
 from cpbkg.config import Settings
 from cpbkg.store.protocol import Release
@@ -513,3 +514,129 @@ def test_a_new_build_rolled_out_one_replica_at_a_time(dist: Path, new_build: Pat
     assert final == {expected[new]["named"]}
     assert all(r.status_code == 200 and (r.headers["etag"], _digest(r.content)) == expected[new][k]
                for k, r in stale.items()), {k: r.status_code for k, r in stale.items()}
+
+
+# -- several server processes of one `cpbkg serve` (--processes, cpbkg.web.supervisor) -----------------
+
+
+def _health_by_process(url: str, want: int, *, key: str = "data_version", tries: int = 400) -> dict[int, str]:
+    """``/health`` over new connections (the kernel spreads them over the processes) until ``want``
+    processes answered: their pid and ``key`` as the last answer of each said."""
+    seen: dict[int, str] = {}
+    for _ in range(tries):
+        with httpx.Client(base_url=url, timeout=30) as c:
+            body = c.get("/health").json()
+        assert body["process"]["of"] == want
+        seen[body["process"]["pid"]] = body[key]
+        if len(seen) >= want:
+            break
+        time.sleep(0.02)
+    return seen
+
+
+def _wait_for_each(url: str, pids: set[int], version: str, limit: float = 300) -> dict[int, str]:
+    """Ask over new connections until every process of ``pids`` says it serves ``version`` (or
+    ``limit`` s passed: then what each said last)."""
+    said: dict[int, str] = {}
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and not (pids <= said.keys() and all(said[p] == version for p in pids)):
+        with httpx.Client(base_url=url, timeout=30) as c:
+            body = c.get("/health").json()
+        said[body["process"]["pid"]] = body["data_version"]
+        time.sleep(0.02)
+    return said
+
+
+def test_processes_share_the_port_and_answer_alike(dist: Path, tmp_path: Path) -> None:
+    """``--processes 2``: two server processes (the supervisor's children, each with its own query
+    worker) answer on the one port, and alike; each says which it is."""
+    with Replica(dist, tmp_path / "store", tmp_path / "serve.log", extra=("--processes", "2")) as server:
+        assert server.process is not None
+        servers = set(children(server.process.pid))
+        assert len(servers) == 2, server.tail()
+        seen = _health_by_process(server.url, 2)
+        assert set(seen) == servers, "every server process answers on the port"
+        answers: dict[int, bytes] = {}
+        for _ in range(400):
+            with httpx.Client(base_url=server.url, timeout=30) as c:
+                pid = c.get("/health").json()["process"]["pid"]
+                r = c.get("/sparql", params={"query": QUERY}, headers={"Accept": "text/csv"})  # the same connection
+            assert r.status_code == 200
+            answers[pid] = r.content
+            if len(answers) == 2:
+                break
+        assert len(answers) == 2 and len(set(answers.values())) == 1, "both processes give the same answer"
+        for pid in servers:  # each has its own query workers
+            assert len(children(pid)) >= 1
+
+
+def test_a_crashed_process_is_replaced_and_sigterm_stops_them_all(dist: Path, tmp_path: Path) -> None:
+    """A server process killed (SIGKILL) is started again by the supervisor while the other answers;
+    SIGTERM to the supervisor drains every process and it exits 0, leaving none behind.
+
+    A connection the kernel had queued for the killed process is reset with it (unless
+    ``net.ipv4.tcp_migrate_req`` is 1), as a crash of a single server loses what it held: those are
+    counted, not failed; once the new process is up every request is answered."""
+    with Replica(dist, tmp_path / "store", tmp_path / "serve.log", extra=("--processes", "2")) as server:
+        assert server.process is not None
+        first = set(_health_by_process(server.url, 2))  # both ready (one killed before it is stops the server)
+        assert first == set(children(server.process.pid))
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        outcomes: Counter[str] = Counter()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                with httpx.Client(base_url=server.url, timeout=30) as c:
+                    outcomes[str(c.get("/sparql", params={"query": QUERY}).status_code)] += 1
+            except httpx.TransportError as exc:
+                outcomes[type(exc).__name__] += 1
+            now = set(children(server.process.pid))
+            with contextlib.suppress(httpx.TransportError):
+                if len(now) == 2 and victim not in now and set(_health_by_process(server.url, 2, tries=50)) == now:
+                    break
+            time.sleep(0.05)
+        replaced = set(children(server.process.pid))
+        assert victim not in replaced and len(replaced) == 2, server.tail()
+        assert f"server process pid {victim} ended with code -9: starting another" in server.tail()
+        assert outcomes["200"] > 0 and set(outcomes) <= {"200", "ConnectError", "ReadError", "RemoteProtocolError"}, \
+            outcomes
+        assert set(_health_by_process(server.url, 2)) == replaced, "the new process answers"
+        for _ in range(100):  # and from now on nothing is lost
+            with httpx.Client(base_url=server.url, timeout=30) as c:
+                assert c.get("/sparql", params={"query": QUERY}).status_code == 200
+        server.terminate()
+        assert server.wait(timeout=120) == 0, server.tail()
+        for pid in replaced:
+            assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(server.url + "/health", timeout=5)
+
+
+def test_a_reload_reaches_every_process(dist: Path, new_build: Path, tmp_path: Path) -> None:
+    """``POST /admin/reload`` answered by one process: it loads the new build, and the supervisor
+    tells the other, which opens that build and swaps to it. Every process then serves the new build,
+    and its answers are the same as a single server's of that build."""
+    shared = servable_dist(dist, tmp_path / "dist")
+    old, new = Release.read(shared).data_version, Release.read(new_build).data_version
+    assert old != new
+    env = {"CPBKG_ADMIN_TOKEN": "operator-token"}
+    with Replica(shared, tmp_path / "store", tmp_path / "serve.log", extra=("--processes", "2"), env=env) as server:
+        assert server.process is not None
+        pids = set(children(server.process.pid))
+        assert set(_health_by_process(server.url, 2).values()) == {old}
+        swap_in(servable_dist(new_build, tmp_path / "dist.new"), shared)
+        r = httpx.post(server.url + "/admin/reload", headers={"Authorization": "Bearer operator-token"}, timeout=300)
+        assert r.status_code == 200, r.text
+        assert r.json()["reloaded"] is True and r.json()["data_version"] == new
+        assert "other_processes" in r.json()
+        said = _wait_for_each(server.url, pids, new)
+        assert said == dict.fromkeys(pids, new), f"{said}\n{server.tail()}"
+        assert set(children(server.process.pid)) == pids, "a reload restarts no process"
+        answers = set()
+        for _ in range(40):
+            with httpx.Client(base_url=server.url, timeout=30) as c:
+                answers.add(c.get(NAMED, headers={"Accept": "text/csv"}).content)
+    with Replica(shared, tmp_path / "store", tmp_path / "single.log") as single, \
+            httpx.Client(base_url=single.url, timeout=30) as c:
+        assert answers == {c.get(NAMED, headers={"Accept": "text/csv"}).content}

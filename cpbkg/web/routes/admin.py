@@ -24,6 +24,8 @@ was damaged):
    load removes.
 
 Any failure before step 4 leaves the server on the old build and answers 503 with the reason.
+With ``cpbkg serve --processes N`` the other server processes are then told to follow
+(:func:`follow_build`; the answer says so): each opens the build this reload loaded and swaps to it.
 Only one reload runs at a time (a second one meanwhile is a 409). Remote backends
 (``Settings.backend``) are switched by ``cpbkg publish``, not here (409).
 """
@@ -42,8 +44,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from cpbkg.errors import Conflict, Forbidden, NotFound, Unauthorized
-from cpbkg.store.embedded import Release, open_new_build
+from cpbkg.store.embedded import LoadedStore, Release, open_new_build, open_store
 from cpbkg.web.state import current, install, serve, serving
+from cpbkg.web.supervisor import tell_others
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,34 @@ def _reload(app: FastAPI, *, force: bool) -> dict[str, Any]:
         return {"reloaded": False, "data_version": previous, "triples": release.triples,
                 "message": "the server already serves this build"}
     new_store = open_new_build(settings, release, force=force)
+    _swap(app, new_store)
+    result: dict[str, Any] = {"reloaded": True, "data_version": new_store.data_version, "previous": previous,
+                              "triples": release.triples, "built": release.built,
+                              "seconds": round(time.monotonic() - start, 3)}
+    if tell_others():  # --processes: the supervisor tells the other server processes to follow
+        result["other_processes"] = "told to follow (each logs when it serves the build)"
+    return result
+
+
+def follow_build(app: FastAPI) -> None:
+    """Serve the build another server process of the same supervisor has just loaded
+    (:mod:`cpbkg.web.supervisor`): the store's current build, opened (not loaded again), swapped in
+    as a reload does. Waits for a reload of this process that is running.
+
+    Raises:
+        StoreError: the store's current build cannot be opened (the old build is still served).
+    """
+    with _RELOADING:
+        old = current(app)
+        new_store = open_store(old.settings, read_only=True)
+        _swap(app, new_store)
+
+
+def _swap(app: FastAPI, new_store: LoadedStore) -> None:
+    """Serve ``new_store`` (steps 3-5 of the module docstring): a new state, warmed, installed; the
+    old one retired once its requests are done."""
+    old = current(app)
+    settings = old.settings
     new = serve(settings, new_store, process=old.process)
     try:
         new.query_service.pool.warm(max(60.0, settings.query_timeout))
@@ -102,11 +133,8 @@ def _reload(app: FastAPI, *, force: bool) -> dict[str, Any]:
         raise
     install(app, new)  # the swap
     log.warning("reload: now serving build %s (%d triples) instead of %s", new_store.data_version,
-                release.triples, previous)
+                new_store.release.triples, old.store.data_version)
     threading.Thread(target=old.retire, name="cpbkg-retire", daemon=True).start()
-    return {"reloaded": True, "data_version": new_store.data_version, "previous": previous,
-            "triples": release.triples, "built": release.built,
-            "seconds": round(time.monotonic() - start, 3)}
 
 
 def _flag(value: str | None) -> bool:

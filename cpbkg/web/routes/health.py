@@ -5,12 +5,17 @@ that names no secret and no path; ``503`` with ``"status": "draining"`` once the
 (SIGTERM: the requests in flight finish, new ones belong elsewhere). ``no-store``: it describes
 this moment, never a cached one.
 
+``process`` names the server process that answered (its pid, and how many there are:
+``cpbkg serve --processes``); ``query_workers`` and the caches are that process's.
+
 ``query_workers.in_memory`` lists, per ready worker, the quads of its in-memory copy of the
 store, as of that worker's last answer (``null``: it reads the store on disk, or has not
 answered since its copy was made; see :mod:`cpbkg.sparql`).
 """
 
 from __future__ import annotations
+
+import os
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -40,6 +45,8 @@ async def health(request: Request) -> JSONResponse:
         "triples": release.triples,
         "built": release.built,
         "backend": state.store.backend,
+        # which of the server processes answered (--processes: each has its own workers and caches)
+        "process": {"pid": os.getpid(), "of": state.settings.processes},
         "query_workers": {"size": pool.size, "killed": pool.killed, "in_memory": pool.memory_quads},
         "answer_cache": {"entries": len(service.cache), "bytes": service.cache.size},
         "response_memo": {"entries": len(state.process.response_memo), "bytes": state.process.response_memo.size},
