@@ -185,7 +185,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
             changes[name] = value
     settings = Settings().with_(**changes)
     if settings.processes > 1 and "query_workers" not in changes and not os.environ.get("CPBKG_QUERY_WORKERS"):
-        # the CPUs shared among the server processes: more workers than CPUs only contend (issue 14's figures)
+        # the one place the default is shared among the processes (flag or CPBKG_PROCESSES): more
+        # workers than CPUs only contend (docs/decisions/0011-speed.md)
         settings = settings.with_(query_workers=workers_per_process(settings.processes))
     return settings
 

@@ -113,9 +113,8 @@ class Settings:
     #: (:mod:`cpbkg.web.supervisor`); 1 (the default): one process, no supervisor
     processes: int = field(default_factory=lambda: _env_int("PROCESSES", 1))
     #: worker processes that run queries, per HTTP process (each can be killed on timeout); default: one per
-    #: CPU, the CPUs shared among the processes (:func:`workers_per_process`)
-    query_workers: int = field(default_factory=lambda: _env_int("QUERY_WORKERS", 0)
-                               or workers_per_process(_env_int("PROCESSES", 1)))
+    #: CPU (``cpbkg serve --processes N`` shares the CPUs among the processes: :func:`workers_per_process`)
+    query_workers: int = field(default_factory=lambda: _env_int("QUERY_WORKERS", 0) or _cpus())
     #: MiB of heap each query worker may use; a query that needs more kills its worker (503) (0: no limit)
     worker_memory_mb: int = field(default_factory=lambda: _env_int("WORKER_MEMORY_MB", 2048))
     #: MiB the query workers together may take for the queries they run, above their size with the

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -519,32 +519,21 @@ def test_a_new_build_rolled_out_one_replica_at_a_time(dist: Path, new_build: Pat
 # -- several server processes of one `cpbkg serve` (--processes, cpbkg.web.supervisor) -----------------
 
 
-def _health_by_process(url: str, want: int, *, key: str = "data_version", tries: int = 400) -> dict[int, str]:
-    """``/health`` over new connections (the kernel spreads them over the processes) until ``want``
-    processes answered: their pid and ``key`` as the last answer of each said."""
+def _versions_by_process(url: str, want: int, done: Callable[[dict[int, str]], bool] | None = None, *,
+                         tries: int = 400) -> dict[int, str]:
+    """``/health`` over new connections (the kernel spreads them over the processes), each saying it is
+    one of ``want``, until ``done`` holds of what they said (default: ``want`` processes answered) or
+    ``tries`` asks: each process's pid and data version, as its last answer said."""
     seen: dict[int, str] = {}
     for _ in range(tries):
         with httpx.Client(base_url=url, timeout=30) as c:
             body = c.get("/health").json()
         assert body["process"]["of"] == want
-        seen[body["process"]["pid"]] = body[key]
-        if len(seen) >= want:
+        seen[body["process"]["pid"]] = body["data_version"]
+        if done(seen) if done is not None else len(seen) >= want:
             break
         time.sleep(0.02)
     return seen
-
-
-def _wait_for_each(url: str, pids: set[int], version: str, limit: float = 300) -> dict[int, str]:
-    """Ask over new connections until every process of ``pids`` says it serves ``version`` (or
-    ``limit`` s passed: then what each said last)."""
-    said: dict[int, str] = {}
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and not (pids <= said.keys() and all(said[p] == version for p in pids)):
-        with httpx.Client(base_url=url, timeout=30) as c:
-            body = c.get("/health").json()
-        said[body["process"]["pid"]] = body["data_version"]
-        time.sleep(0.02)
-    return said
 
 
 def test_processes_share_the_port_and_answer_alike(dist: Path, tmp_path: Path) -> None:
@@ -554,7 +543,7 @@ def test_processes_share_the_port_and_answer_alike(dist: Path, tmp_path: Path) -
         assert server.process is not None
         servers = set(children(server.process.pid))
         assert len(servers) == 2, server.tail()
-        seen = _health_by_process(server.url, 2)
+        seen = _versions_by_process(server.url, 2)
         assert set(seen) == servers, "every server process answers on the port"
         answers: dict[int, bytes] = {}
         for _ in range(400):
@@ -579,7 +568,7 @@ def test_a_crashed_process_is_replaced_and_sigterm_stops_them_all(dist: Path, tm
     counted, not failed; once the new process is up every request is answered."""
     with Replica(dist, tmp_path / "store", tmp_path / "serve.log", extra=("--processes", "2")) as server:
         assert server.process is not None
-        first = set(_health_by_process(server.url, 2))  # both ready (one killed before it is stops the server)
+        first = set(_versions_by_process(server.url, 2))  # both ready (one killed before it is stops the server)
         assert first == set(children(server.process.pid))
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
@@ -593,7 +582,7 @@ def test_a_crashed_process_is_replaced_and_sigterm_stops_them_all(dist: Path, tm
                 outcomes[type(exc).__name__] += 1
             now = set(children(server.process.pid))
             with contextlib.suppress(httpx.TransportError):
-                if len(now) == 2 and victim not in now and set(_health_by_process(server.url, 2, tries=50)) == now:
+                if len(now) == 2 and victim not in now and set(_versions_by_process(server.url, 2, tries=50)) == now:
                     break
             time.sleep(0.05)
         replaced = set(children(server.process.pid))
@@ -601,7 +590,7 @@ def test_a_crashed_process_is_replaced_and_sigterm_stops_them_all(dist: Path, tm
         assert f"server process pid {victim} ended with code -9: starting another" in server.tail()
         assert outcomes["200"] > 0 and set(outcomes) <= {"200", "ConnectError", "ReadError", "RemoteProtocolError"}, \
             outcomes
-        assert set(_health_by_process(server.url, 2)) == replaced, "the new process answers"
+        assert set(_versions_by_process(server.url, 2)) == replaced, "the new process answers"
         for _ in range(100):  # and from now on nothing is lost
             with httpx.Client(base_url=server.url, timeout=30) as c:
                 assert c.get("/sparql", params={"query": QUERY}).status_code == 200
@@ -624,13 +613,13 @@ def test_a_reload_reaches_every_process(dist: Path, new_build: Path, tmp_path: P
     with Replica(shared, tmp_path / "store", tmp_path / "serve.log", extra=("--processes", "2"), env=env) as server:
         assert server.process is not None
         pids = set(children(server.process.pid))
-        assert set(_health_by_process(server.url, 2).values()) == {old}
+        assert set(_versions_by_process(server.url, 2).values()) == {old}
         swap_in(servable_dist(new_build, tmp_path / "dist.new"), shared)
         r = httpx.post(server.url + "/admin/reload", headers={"Authorization": "Bearer operator-token"}, timeout=300)
         assert r.status_code == 200, r.text
         assert r.json()["reloaded"] is True and r.json()["data_version"] == new
         assert "other_processes" in r.json()
-        said = _wait_for_each(server.url, pids, new)
+        said = _versions_by_process(server.url, 2, lambda seen: all(seen.get(p) == new for p in pids), tries=15_000)
         assert said == dict.fromkeys(pids, new), f"{said}\n{server.tail()}"
         assert set(children(server.process.pid)) == pids, "a reload restarts no process"
         answers = set()
