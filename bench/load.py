@@ -37,7 +37,10 @@ _SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), ti
 class LoadResult:
     """What one wrk run measured."""
 
+    #: requests sent and answered or failed (wrk's count)
     requests: int
+    #: answered requests (2xx/3xx) per second: wrk's rate less its errors' share, so that a server
+    #: that refuses quickly (429, 503) does not look fast
     requests_per_s: float
     p50_ms: float
     p99_ms: float
@@ -57,7 +60,7 @@ def parse_wrk(output: str) -> LoadResult:
     ...   Non-2xx or 3xx responses: 3
     ... Requests/sec:    120.00''')
     >>> (r.requests, r.requests_per_s, r.p50_ms, r.p99_ms, r.errors)
-    (1200, 120.0, 1.2, 15.0, 3)
+    (1200, 119.7, 1.2, 15.0, 3)
     """
     percentiles = {int(p): float(v) * _UNITS[u] for p, v, u in _PERCENTILE.findall(output)}
     errors = sum(int(n) for n in _NON_2XX.findall(output))
@@ -66,10 +69,11 @@ def parse_wrk(output: str) -> LoadResult:
     rate = _RATE.search(output)
     total = _TOTAL.search(output)
     requests = int(total.group(1)) if total else 0
+    answered = max(0, requests - errors) / requests if requests else 0.0
     # no answer within the run: wrk prints 0us percentiles, which are no latency at all
     return LoadResult(
         requests=requests,
-        requests_per_s=float(rate.group(1)) if rate else 0.0,
+        requests_per_s=round(float(rate.group(1)) * answered, 2) if rate else 0.0,
         p50_ms=percentiles.get(50, float("nan")) if requests else float("nan"),
         p99_ms=percentiles.get(99, float("nan")) if requests else float("nan"),
         errors=errors,

@@ -160,7 +160,8 @@ class Settings:
     max_header_bytes: int = field(default_factory=lambda: _env_int("MAX_HEADER_BYTES", 64 << 10))
     #: queries one client (address) may have running or waiting at once (429 past it); 0: every worker (a public endpoint sets one less)
     client_queries: int = field(default_factory=lambda: _env_int("CLIENT_QUERIES", 0))
-    #: queries that may wait for a worker, all clients together (503 past it); 0: 8 per worker
+    #: queries that may wait for a worker, all clients together (503 past it); 0: 8 per worker (with
+    #: several server processes, 8 per worker of them all, in each: cpbkg.web.supervisor.share)
     query_queue: int = field(default_factory=lambda: _env_int("QUERY_QUEUE", 0))
     #: pages and searches rendered at once, in threads (the others wait); 0: one per CPU
     page_threads: int = field(default_factory=lambda: _env_int("PAGE_THREADS", 0))
