@@ -16,7 +16,9 @@ import pyoxigraph as ox
 
 from bench import workloads
 from cpbkg.config import Settings
+from cpbkg.sparql import service
 from cpbkg.store.embedded import open_store
+from cpbkg.store.protocol import Release
 
 ROOT = Path(__file__).resolve().parent.parent
 #: size -> the flags of `cpbkg build` that make it (synthetic answers over the published graph)
@@ -35,9 +37,17 @@ class Dataset:
     dist: Path
     nquads: Path
     triples: int
+    #: the build's own count (``dist/release.json``), the one ``cpbkg serve`` holds against
+    #: ``--memory-store-triples``: 55,939 for the 52,634 quads of the published graph's cpbkg.trig
+    store_triples: int
     build_seconds: float
     #: workload name -> the values of its distinct texts (N-Triples terms drawn from this data)
     values: dict[str, list[str]] = field(default_factory=dict)
+
+    def in_memory(self, memory_store_triples: int) -> bool:
+        """Whether ``cpbkg serve --memory-store-triples N`` has its workers copy this build into
+        memory: cpbkg's own rule (:func:`cpbkg.sparql.service.in_memory`) on the build's own count."""
+        return service.in_memory(Settings().with_(memory_store_triples=memory_store_triples), self.store_triples)
 
 
 def build_size(name: str, workdir: Path) -> Dataset:
@@ -66,7 +76,7 @@ def read_build(name: str, dist: Path, workdir: Path, *, build_seconds: float = f
         if load.values is not None:
             found = [str(row["value"]) for row in store.query(load.values, use_default_graph_as_union=True)]  # type: ignore[union-attr]
             values[load.name] = found or [load.value or '""']
-    return Dataset(name, dist, nquads, len(store), build_seconds, values)
+    return Dataset(name, dist, nquads, len(store), Release.read(dist).triples, build_seconds, values)
 
 
 def load_store(data: Dataset, workdir: Path) -> Path:

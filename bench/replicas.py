@@ -162,7 +162,7 @@ def embedded(data: Dataset, store: Path, workdir: Path, args: argparse.Namespace
                                          "--memory-store-triples", str(args.memory_store_triples),
                                          *admission_options(args, proxied=proxied), store=store,
                                          name=f"{tag}-replica-{i}"))
-        if data.triples <= args.memory_store_triples:
+        if data.in_memory(args.memory_store_triples):
             for replica in started:  # as in production: timed once every worker queries its in-memory copy
                 wait_in_memory(replica)
         front = started[0]
@@ -396,9 +396,9 @@ def run_sizing(args: argparse.Namespace, base: Path) -> list[dict[str, Any]]:
             print(f"   cpbkg build {data.build_seconds:.0f} s", flush=True)
         store = load_store(data, workdir)
         # the default bound, and (above it) one that lets the workers copy the 1M store into memory
-        bounds = [500_000] + ([2_000_000] if data.triples > 500_000 else [])
+        bounds = [500_000] + ([2_000_000] if not data.in_memory(500_000) else [])
         for bound in bounds:
-            in_memory = data.triples <= bound
+            in_memory = data.in_memory(bound)
             server = start_replica(data.dist, workdir, "--workers", str(args.sizing_workers),
                                    "--memory-store-triples", str(bound), store=store, name=f"sizing-{size}-{bound}")
             try:

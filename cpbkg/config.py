@@ -79,6 +79,10 @@ def _cpus() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+#: queries that may wait per query worker when ``query_queue`` is 0 (cpbkg.web.admission)
+QUEUE_PER_WORKER = 8
+
+
 def workers_per_process(processes: int) -> int:
     """The default query workers of each of ``processes`` server processes: the CPUs shared among
     them, at least one (measured on 2 CPUs: two processes of one worker each answered distinct

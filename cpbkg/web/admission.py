@@ -36,6 +36,7 @@ from itertools import count
 
 import anyio
 
+from cpbkg.config import QUEUE_PER_WORKER
 from cpbkg.errors import ServerBusy
 from cpbkg.web.negotiation import MAX_HEADER
 
@@ -166,7 +167,7 @@ class Admission:
         # a public endpoint sets one less than the workers, so one client always leaves a worker to others
         self.per_client = per_client or self.total_tokens
         #: queries that may wait, all clients together
-        self.queue = queue or 8 * self.total_tokens
+        self.queue = queue or QUEUE_PER_WORKER * self.total_tokens
         #: the query timeout: the Retry-After of a refusal
         self.timeout = timeout
         self.borrowed_tokens = 0

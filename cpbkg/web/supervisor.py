@@ -38,7 +38,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cpbkg.config import Settings
+from cpbkg.config import QUEUE_PER_WORKER, Settings
 
 #: the environment variable that makes a ``cpbkg serve`` one of a supervisor's processes (its pid)
 SUPERVISOR_ENV = "CPBKG_SUPERVISOR"
@@ -74,7 +74,7 @@ def share(settings: Settings) -> Settings:
         return settings
     return settings.with_(query_memory_mb=settings.query_memory_mb // n, spool_mb=settings.spool_mb // n,
                           cache_bytes=settings.cache_bytes // n,
-                          query_queue=settings.query_queue or 8 * max(1, settings.query_workers) * n)
+                          query_queue=settings.query_queue or QUEUE_PER_WORKER * max(1, settings.query_workers) * n)
 
 
 def _tell(sig: int) -> bool:
