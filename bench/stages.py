@@ -11,16 +11,17 @@ one at a time, and times each stage in this process with ``time.perf_counter``:
 * **lexer**: ``cpbkg.sparql.lexer.check`` of the text (its scan is new, so it is computed);
 * **prepare**: ``QueryService.prepare`` of the same text, right after (the lexer remembers the
   scan of a text it has just seen, so this is the rest: formats, dataset, the job, the cache key);
-* **worker IPC round trip**: ``QueryPool.run`` of the prepared job (one worker, holding the store
-  as ``cpbkg serve``'s workers do) minus the evaluation below, per query: the job and the answer
-  through the pipes, JSON framing, checking a worker out and back in;
+* **worker IPC round trip**: ``QueryPool.run_async`` of the prepared job on an event loop of
+  uvloop's, as ``cpbkg serve`` runs it (one worker, holding the store as the server's workers do),
+  minus the evaluation below, per query: the job and the answer through the pipes, JSON framing,
+  checking a worker out and back in;
 * **evaluation + serialisation**: ``cpbkg.sparql.execute.execute`` of the job in this process on
   the same data (in memory when ``cpbkg serve``'s workers copy it there, else the store on disk);
   the line under it splits off pyoxigraph's evaluation alone (the rows materialised);
 * **HTTP layer**: the same text sent to ``cpbkg serve`` (defaults) as ``GET /sparql?query=``, one
   keep-alive connection from a minimal socket client, minus the stages above (per query): uvicorn,
   the middleware and the app's direct path of ``/sparql`` (the query string, negotiation, the cache
-  and memo lookups, the query slot), the thread hop to the pool, the response.
+  and memo lookups, the query slot), the response.
 
 Median and p90 of each over the queries (the medians of the stages need not add up to the median
 of the total: each is the median of its own differences). Run
@@ -31,6 +32,7 @@ measures. The machine should be quiet: every figure is a wall-clock time.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import shutil
 import socket
@@ -38,11 +40,13 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pyoxigraph as ox
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -51,7 +55,7 @@ from bench.data import SIZES, Dataset, build_size, load_store, read_build
 from bench.report import fmt, write_json
 from bench.servers import QUERY_TIMEOUT, RESULT_CAP, Server, start_cpbkg, wait_in_memory
 from cpbkg.config import Settings
-from cpbkg.sparql.execute import execute
+from cpbkg.sparql.execute import Answer, execute
 from cpbkg.sparql.lexer import check
 from cpbkg.sparql.service import QueryService, in_memory
 from cpbkg.store.embedded import open_store
@@ -148,6 +152,10 @@ def measure_stages(data: Dataset, store_dir: Path, server: Server, *, queries: i
     service = QueryService(settings, loaded)
     client = _Http(server.base)
     path = urlsplit(server.sparql).path
+    loop = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+    async def in_thread(call: Callable[[], Answer]) -> Answer:
+        return await asyncio.get_running_loop().run_in_executor(None, call)
     try:
         memory = in_memory(settings, loaded.release.triples)
         if memory:  # what the server's workers query: a copy in memory, made once the worker is up
@@ -174,7 +182,7 @@ def measure_stages(data: Dataset, store_dir: Path, server: Server, *, queries: i
                 clock.append(time.perf_counter())
                 execute(local, prepared.job)
                 clock.append(time.perf_counter())
-                service.pool.run(prepared.job)
+                loop.run(service.pool.run_async(prepared.job, in_thread))
                 clock.append(time.perf_counter())
                 status, body = client.get(f"{path}?query={quote(text, safe='')}", workloads.JSON)
                 clock.append(time.perf_counter())
@@ -192,6 +200,7 @@ def measure_stages(data: Dataset, store_dir: Path, server: Server, *, queries: i
             record["workloads"][name] = {stage: _summary(seconds) for stage, seconds in times.items()}
         return record
     finally:
+        loop.close()
         client.close()
         service.close()
         loaded.close()

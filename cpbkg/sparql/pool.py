@@ -18,6 +18,9 @@ so that a slow reader does not hold the worker either; back-pressure takes over 
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import itertools
 import json
 import logging
@@ -30,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
 
@@ -75,6 +78,12 @@ _DRAIN_SECONDS = 5.0
 STREAM_FACTOR = 10
 #: bytes of frames a worker holds before it writes them (an answer's last ones go with its end)
 _FLUSH_BYTES = 64 << 10
+#: bytes of an answer :meth:`QueryPool.run_async` reads on the event loop; a longer one goes on in a thread
+LOOP_BYTES = 256 << 10
+#: what runs a blocking call in a thread for the event loop (the app's: anyio, with its thread limiter)
+InThread = Callable[[Callable[[], Answer]], Awaitable[Answer]]
+#: the longest job frame the event loop writes (an idle worker's empty pipe takes it without waiting)
+_LOOP_JOB_BYTES = 16 << 10
 
 
 def _write_frame(fd: int, data: bytes) -> None:
@@ -419,6 +428,9 @@ class _Worker:
         self.isolated = False
         #: quads of the worker's in-memory copy of the store, as of its last answer (None: on disk so far)
         self.memory_quads: int | None = None
+        #: frames the event loop read (:class:`_LoopRead`) and the bytes after them: read before the pipe
+        self.frames: collections.deque[bytes] = collections.deque()
+        self.pending = b""
         _write_frame(self.wfd, config)
 
     @property
@@ -445,8 +457,18 @@ class _Worker:
 
     def read(self, timeout: float) -> bytes:
         """The next frame, waiting at most ``timeout`` seconds for it to start (else _Timeout)."""
-        self._wait(timeout)
-        return _read_frame(self.rfd)
+        if self.frames:
+            return self.frames.popleft()
+        if not self.pending:
+            self._wait(timeout)
+        (size,) = _FRAME.unpack(self._take(_FRAME.size))
+        return self._take(size)
+
+    def _take(self, size: int) -> bytes:
+        if not self.pending:
+            return _read_exact(self.rfd, size)
+        part, self.pending = self.pending[:size], self.pending[size:]
+        return part if len(part) == size else part + _read_exact(self.rfd, size - len(part))
 
     def kill(self) -> None:
         try:
@@ -460,6 +482,62 @@ class _Worker:
                     pipe.close()
             except OSError:
                 pass
+
+
+class _LoopRead:
+    """Reads a worker's frames on the event loop (no thread) into :attr:`_Worker.frames`, until the
+    answer ends (its ``E`` frame), passes ``limit`` bytes, the pipe closes or ``seconds`` pass;
+    then :attr:`over` is done. What follows is the thread's (:meth:`QueryPool.run_async`)."""
+
+    def __init__(self, worker: _Worker, limit: int, seconds: float) -> None:
+        self.worker = worker
+        self.limit = limit
+        self.size = 0
+        #: True once the answer's E frame is in
+        self.ended = False
+        self._buffer = bytearray()
+        self._loop = asyncio.get_running_loop()
+        self.over: asyncio.Future[None] = self._loop.create_future()
+        self._timer = self._loop.call_later(max(seconds, 0.0), self.stop)
+        self._loop.add_reader(worker.rfd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.worker.rfd, 1 << 18)  # readable: does not block
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:  # the worker died: the thread finds the end of the pipe again, and says why
+            self.stop()
+            return
+        buffer = self._buffer
+        buffer += data
+        while len(buffer) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(buffer)
+            if len(buffer) < _FRAME.size + size:
+                break
+            frame = bytes(buffer[_FRAME.size:_FRAME.size + size])
+            del buffer[:_FRAME.size + size]
+            self.worker.frames.append(frame)
+            self.size += size
+            if frame[:1] == b"E":
+                self.ended = True
+                break
+        if self.ended or self.size > self.limit:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop reading (idempotent): the bytes of a frame begun go back to the worker."""
+        if self.over.done():
+            return
+        self._timer.cancel()
+        with contextlib.suppress(OSError, ValueError):  # a pipe the pool closed meanwhile (shut down)
+            self._loop.remove_reader(self.worker.rfd)
+            # uvloop made the pipe non-blocking; the thread that reads on waits for its bytes
+            os.set_blocking(self.worker.rfd, True)
+        self.worker.pending = bytes(self._buffer)
+        self.over.set_result(None)
 
 
 class AnswerStream:
@@ -735,6 +813,59 @@ class QueryPool:
             raise
         return stream.spool(SPOOL_BYTES, self.spool_budget)
 
+    async def run_async(self, job: Job, in_thread: InThread) -> Answer:
+        """:meth:`run` from the event loop: the same answer and errors, and the same guarantees.
+
+        On an idle worker the event loop itself sends the job and reads the answer (issue 14: the
+        hop to a thread and back, and the thread's wait for the GIL, were most of a small answer's
+        round trip). Whatever takes longer -- no worker idle yet, an answer over
+        :data:`LOOP_BYTES`, the timeout, a worker that dies -- goes on in ``in_thread`` (which runs
+        a blocking call in a thread) exactly as :meth:`run` does: the thread kills at the
+        timeout, reports a crash, streams or spools a long answer.
+        """
+        frame = job.encode()
+        worker = self._idle_worker() if len(frame) <= _LOOP_JOB_BYTES else None
+        if worker is None:
+            return await in_thread(lambda: self.run(job))
+        stream = AnswerStream(self, worker, job)
+        try:
+            worker.send(frame)
+        except OSError as exc:
+            failure = exc
+            return await in_thread(lambda: _raise(stream.failed(failure)))
+        reading = _LoopRead(worker, LOOP_BYTES, stream.deadline - time.monotonic())
+        try:
+            await reading.over
+        except BaseException:  # cancelled: stop the answer in a thread, which frees the worker
+            reading.stop()
+            threading.Thread(target=stream.close, daemon=True, name="cpbkg-stop-answer").start()
+            raise
+
+        def finish() -> Answer:
+            stream.begin()
+            return stream.spool(SPOOL_BYTES, self.spool_budget)
+        return finish() if reading.ended else await in_thread(finish)
+
+    def _idle_worker(self) -> _Worker | None:
+        """An idle, ready, live worker, with its job counted as running (the job's end, as in
+        :meth:`run`, counts it done); None if there is none now."""
+        with self._lock:
+            if self._closed:
+                raise PoolClosed("the query service is shut down")
+            if not self._started:
+                return None
+            self._active += 1  # before the worker is taken: a retiring pool waits for this job
+        try:
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            self._job_done()
+            return None
+        if not (worker.ready and worker.alive):
+            self._idle.put(worker)  # run() waits for it to start, or replaces it
+            self._job_done()
+            return None
+        return worker
+
     def _job_done(self) -> None:
         with self._lock:
             self._active -= 1
@@ -845,6 +976,10 @@ class QueryPool:
         or None while it reads the disk (not copied yet, or not to be)."""
         with self._lock:
             return [w.memory_quads for w in self._workers if w.ready]
+
+
+def _raise(exc: BaseException) -> Answer:
+    raise exc
 
 
 def _engine_failed(panic: str) -> str:

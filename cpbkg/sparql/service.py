@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,7 +26,7 @@ from cpbkg.formats import DEFAULT_GRAPH, DEFAULT_RESULTS, FORMATS, format_choice
 from cpbkg.sparql.cache import ResponseCache
 from cpbkg.sparql.execute import Answer, Job
 from cpbkg.sparql.lexer import Scan, check
-from cpbkg.sparql.pool import QueryPool
+from cpbkg.sparql.pool import InThread, QueryPool
 
 log = logging.getLogger(__name__)
 
@@ -158,26 +160,54 @@ class QueryService:
         bytes, which the caller reads and closes; see :meth:`cpbkg.sparql.pool.QueryPool.run`): it is
         not cached. Every other answer is, unless the query is volatile or the cache too small.
         """
+        answer = self._known(prepared)
+        if answer is None:
+            with self._remembering_crashes(prepared):
+                answer = self.pool.run(prepared.job)
+            self._keep(prepared, answer)
+        return answer
+
+    async def run_async(self, prepared: Prepared, in_thread: InThread) -> Answer:
+        """:meth:`run` from the event loop (:meth:`cpbkg.sparql.pool.QueryPool.run_async`): a small
+        answer is read there, anything longer in ``in_thread``."""
+        answer = self._known(prepared)
+        if answer is None:
+            with self._remembering_crashes(prepared):
+                answer = await self.pool.run_async(prepared.job, in_thread)
+            self._keep(prepared, answer)
+        return answer
+
+    def _known(self, prepared: Prepared) -> Answer | None:
+        """The cached answer, if any; raises the error of a query known to crash a worker."""
         answer = self.cached(prepared)
         if answer is not None:
             return answer
-        crash_key = (prepared.key[0],) + prepared.key[3:]
         with self._refused_lock:
-            known = self._refused.get(crash_key)
+            known = self._refused.get(self._crash_key(prepared))
         if known is not None:
             raise type(known)(f"refused without running: this query crashed a query worker before. {known}")
+        return None
+
+    @staticmethod
+    def _crash_key(prepared: Prepared) -> tuple[object, ...]:
+        return (prepared.key[0],) + prepared.key[3:]
+
+    @contextlib.contextmanager
+    def _remembering_crashes(self, prepared: Prepared) -> Iterator[None]:
+        """Remember a query that crashed its worker in a way it will again: refused from then on."""
         try:
-            answer = self.pool.run(prepared.job)
+            yield
         except (QueryTooComplex, EngineFailed, WorkerCrashed) as exc:
             if isinstance(exc, (QueryTooComplex, EngineFailed)) or getattr(exc, "repeatable", False):
                 with self._refused_lock:
-                    self._refused[crash_key] = exc
+                    self._refused[self._crash_key(prepared)] = exc
                     while len(self._refused) > 256:
                         self._refused.popitem(last=False)
             raise
+
+    def _keep(self, prepared: Prepared, answer: Answer) -> None:
         if prepared.cacheable and answer.rest is None:
             self.cache.put(prepared.key, answer)
-        return answer
 
     def query(self, text: str, **options: object) -> Answer:
         """Prepare and run in one call (blocking)."""

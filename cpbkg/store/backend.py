@@ -96,6 +96,7 @@ from cpbkg.sparql.lexer import (
     outer_group,
     scan_cached,
 )
+from cpbkg.sparql.pool import InThread
 from cpbkg.sparql.service import _prefixes
 from cpbkg.store.protocol import GraphStore, QueryWorkers, Release, ServedStore
 from cpbkg.store.remote import (
@@ -337,6 +338,10 @@ class RemoteQueryPool(QueryWorkers):
 
     def close(self) -> None:
         pass
+
+    async def run_async(self, job: Job, in_thread: InThread) -> Answer:
+        """:meth:`run`, in ``in_thread``: the store's answer is a request and a conversion, both blocking."""
+        return await in_thread(lambda: self.run(job))
 
     def run(self, job: Job) -> Answer:
         """Send a job to the store and serialise its answer (blocks; call it from a thread).

@@ -37,6 +37,7 @@ from cpbkg.errors import StoreError
 if TYPE_CHECKING:  # config imports rdflib, which the store module does not need to load
     from cpbkg.config import Settings
     from cpbkg.sparql.execute import Answer, Job
+    from cpbkg.sparql.pool import InThread
 
 #: in ``dist/``: what the build is (:class:`Release`)
 RELEASE_FILE = "release.json"
@@ -127,6 +128,10 @@ class QueryWorkers(Protocol):
         ...
 
     def run(self, job: Job) -> Answer:
+        ...
+
+    async def run_async(self, job: Job, in_thread: InThread) -> Answer:
+        """:meth:`run` from the event loop; what blocks goes to ``in_thread``."""
         ...
 
     def retire(self, timeout: float) -> bool:

@@ -17,6 +17,7 @@ The server: uvicorn on 127.0.0.1, two query workers with a 768 MiB heap each and
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import signal
@@ -32,7 +33,7 @@ from support.web_server import LiveServer, web_settings, web_store  # noqa: F401
 
 from cpbkg.config import Settings
 from cpbkg.sparql.execute import Answer, Job
-from cpbkg.sparql.pool import QueryPool
+from cpbkg.sparql.pool import InThread, QueryPool
 from cpbkg.store.embedded import LoadedStore
 from cpbkg.web.app import create_app
 
@@ -89,18 +90,33 @@ class Events:
             assert self._changed.wait_for(condition, timeout=HANG), f"hang guard: {what} did not happen"
 
 
+#: set while WatchedPool.run_async runs a job (anyio copies it into the thread of its fallback)
+_ASYNC_JOB: contextvars.ContextVar[bool] = contextvars.ContextVar("async_job", default=False)
+
+
 class WatchedPool(QueryPool):
-    """The real pool of query workers; it also logs each job as it enters and leaves :meth:`run`."""
+    """The real pool of query workers; it also logs each job as it enters and leaves it."""
 
     def __init__(self, *args: Any, **options: Any) -> None:
         super().__init__(*args, **options)
         self.events = Events()
 
     def run(self, job: Job) -> Answer:
+        if _ASYNC_JOB.get():  # run_async's thread: logged there
+            return super().run(job)
         self.events.add("start", job.text)
         try:
             return super().run(job)
         finally:
+            self.events.add("end", job.text)
+
+    async def run_async(self, job: Job, in_thread: InThread) -> Answer:
+        self.events.add("start", job.text)
+        token = _ASYNC_JOB.set(True)
+        try:
+            return await super().run_async(job, in_thread)
+        finally:
+            _ASYNC_JOB.reset(token)
             self.events.add("end", job.text)
 
 

@@ -84,7 +84,7 @@ from cpbkg.errors import (
 )
 from cpbkg.formats import FORMAT_VALUES, FORMATS, GRAPHS, HTML, format_choice, lookup
 from cpbkg.sparql.execute import Answer
-from cpbkg.sparql.pool import SPOOL_BYTES, STREAM_FACTOR, AnswerStream
+from cpbkg.sparql.pool import SPOOL_BYTES, STREAM_FACTOR, AnswerStream, InThread
 from cpbkg.sparql.service import Prepared, QueryService
 from cpbkg.sparql.spool import Spool
 from cpbkg.web.memo import memorable
@@ -226,16 +226,6 @@ def _gzip(answer: Answer, service: QueryService, prepared: Prepared) -> bytes:
     return answer.gzipped
 
 
-def _run_blocking(state: ServingState, prepared: Prepared, compress: bool) -> Answer:
-    # the request's own build: a reload (POST /admin/reload) stops its workers only once the
-    # requests on it are done (cpbkg.web.state)
-    service = state.query_service
-    answer = service.run(prepared)
-    if compress and answer.rest is None and len(answer.body) >= GZIP_MIN:
-        _gzip(answer, service, prepared)
-    return answer
-
-
 def _prepare(state: ServingState, text: str, formats: tuple[str | None, str | None, bool], headers: Headers,
              bom: bool = False, **options: object) -> tuple[Prepared, dict[str, str], bool]:
     """Check a query; the validator headers of its answer; whether the client already has it.
@@ -274,8 +264,10 @@ def _answer_response(answer: Answer, headers: dict[str, str], body: bytes | None
     return Response(answer.body, headers=headers)
 
 
-async def _run(state: ServingState, prepared: Prepared, compress: bool) -> Answer:
-    """Run on a worker: wait (on the loop, up to the timeout) for a free worker slot, then use a thread.
+async def _run(state: ServingState, prepared: Prepared) -> Answer:
+    """Run on a worker: wait (on the loop, up to the timeout) for a free worker slot; the loop then
+    sends the job and reads a small answer itself, anything longer is read in a thread
+    (:meth:`cpbkg.sparql.pool.QueryPool.run_async`).
 
     The slot is free again when the answer is in -- or, for an answer that streams on
     (``Answer.rest``), once its worker is free: at the answer's end when it is spooled to disk
@@ -290,14 +282,22 @@ async def _run(state: ServingState, prepared: Prepared, compress: bool) -> Answe
             raise ServerBusy(f"every query worker stayed busy for {prepared.job.timeout:g} s; try again later")
     answer = None
     try:
-        answer = await anyio.to_thread.run_sync(_run_blocking, state, prepared, compress,
-                                                limiter=state.process.query_threads)
+        # the request's own build: a reload (POST /admin/reload) stops its workers only once the
+        # requests on it are done (cpbkg.web.state)
+        answer = await state.query_service.run_async(prepared, _in_thread(state))
         return answer
     finally:
         if answer is None or answer.rest is None:
             free()
         else:
             answer.rest.when_free(_on_loop(free))
+
+
+def _in_thread(state: ServingState) -> InThread:
+    """How the query service runs what blocks: in a thread of the query threads' limiter."""
+    async def in_thread(call: Callable[[], Answer]) -> Answer:
+        return await anyio.to_thread.run_sync(call, limiter=state.process.query_threads)
+    return in_thread
 
 
 def _on_loop(release: Callable[[], None]) -> Callable[[], None]:
@@ -465,7 +465,7 @@ async def deliver(state: ServingState, prepared: Prepared, headers: dict[str, st
     service = state.query_service
     answer = service.cached(prepared)
     if answer is None:
-        answer = await _run(state, prepared, compress)
+        answer = await _run(state, prepared)
     if bom and answer.format == "csv":
         answer = with_bom(answer)
     if answer.rest is not None:

@@ -1,0 +1,172 @@
+"""``QueryPool.run_async``: the event loop sends a job and reads a small answer itself (issue 14),
+with every guarantee of the thread path -- the same bytes and errors, the timeout that kills,
+a dead worker reported, a long answer handed to a thread, a cancelled job's worker freed.
+
+Real worker processes on the session's store; ``in_thread`` is anyio's thread, counted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import pytest
+from support.web_server import web_settings, web_store  # noqa: F401  (fixtures)
+
+from cpbkg.config import Settings
+from cpbkg.errors import QueryTimeout, ResultTooLarge, WorkerCrashed
+from cpbkg.sparql.execute import Answer, Job
+from cpbkg.sparql.pool import LOOP_BYTES, QueryPool
+from cpbkg.sparql.service import QueryService
+from cpbkg.store.embedded import LoadedStore
+
+#: the timeout of the jobs here; no assertion waits for it to pass
+TIMEOUT = 3.0
+SMALL = "SELECT ?s ?label WHERE { ?s <http://www.w3.org/2004/02/skos/core#prefLabel> ?label } LIMIT 5"
+#: every triple: an answer far over LOOP_BYTES
+LARGE = "SELECT * WHERE { ?s ?p ?o }"
+#: runs until the timeout (a cross product counted whole)
+ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+class Threads:
+    """An ``in_thread`` that counts the calls it ran in a thread."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, call: Callable[[], Answer]) -> Answer:
+        self.calls += 1
+        return await anyio.to_thread.run_sync(call)
+
+
+@pytest.fixture(scope="module")
+def service(web_settings: Settings, web_store: LoadedStore) -> Iterator[QueryService]:  # noqa: F811
+    settings = web_settings.with_(query_timeout=TIMEOUT, result_cap=0)
+    pool = QueryPool(web_store.path, size=1).start()
+    pool.warm()
+    yield QueryService(settings, web_store, pool=pool)
+    pool.close()
+
+
+def job(service: QueryService, text: str, **options: object) -> Job:
+    return service.prepare(text, **options).job  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["asyncio", "uvloop"], autouse=True)
+def loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test on asyncio's own loop and on uvloop's, which ``cpbkg serve`` runs (uvicorn's
+    ``loop="auto"``; uvloop makes a pipe it watches non-blocking)."""
+    _LOOP["uvloop"] = request.param == "uvloop"
+    yield
+
+
+_LOOP = {"uvloop": False}
+
+
+def run(call: Callable[..., Awaitable[Answer | None]], *args: object) -> Any:
+    return anyio.run(call, *args, backend_options={"use_uvloop": _LOOP["uvloop"]})
+
+
+def on_loop(service: QueryService, text: str, threads: Threads | None = None, **options: object) -> Answer:
+    answer: Answer = run(service.pool.run_async, job(service, text, **options), threads or Threads())
+    return answer
+
+
+def test_a_small_answer_is_read_on_the_loop_with_the_threads_bytes(service: QueryService) -> None:
+    for text, options in ((SMALL, {}), (SMALL, {"results_format": "csv"}),
+                          ("CONSTRUCT WHERE { ?s a ?c } LIMIT 3", {}), ("ASK { ?s ?p ?o }", {})):
+        threads = Threads()
+        answer = on_loop(service, text, threads, **options)
+        assert threads.calls == 0, text
+        expected = service.pool.run(job(service, text, **options))
+        assert (answer.kind, answer.format, answer.body) == (expected.kind, expected.format, expected.body)
+        assert answer.rest is None
+
+
+def test_an_error_of_the_worker_is_raised_on_the_loop(service: QueryService) -> None:
+    threads = Threads()
+    with pytest.raises(ResultTooLarge, match="more than 2 rows"):
+        on_loop(service, SMALL.replace("LIMIT 5", ""), threads, row_cap=2)
+    assert threads.calls == 0
+    assert on_loop(service, "ASK {}").body  # the worker is free again
+
+
+def test_a_long_answer_goes_on_in_a_thread(service: QueryService) -> None:
+    threads = Threads()
+    answer = on_loop(service, LARGE, threads)
+    assert threads.calls == 1
+    body = answer.body
+    if answer.rest is not None:
+        parts = [body]
+        while (chunk := answer.rest.read()) is not None:
+            parts.append(chunk)
+        answer.rest.close()
+        body = b"".join(parts)
+    expected = service.pool.run(job(service, LARGE))
+    if expected.rest is not None:
+        expected.rest.close()
+    assert len(body) > LOOP_BYTES
+    assert body.startswith(expected.body)
+
+
+def test_the_timeout_kills_the_worker(service: QueryService) -> None:
+    killed = service.pool.killed
+    with pytest.raises(QueryTimeout):
+        on_loop(service, ENDLESS)
+    assert service.pool.killed == killed + 1
+    assert on_loop(service, "ASK {}").body  # a new worker answers
+
+
+def test_a_worker_that_dies_is_reported(service: QueryService) -> None:
+    (pid,) = service.pool.pids
+    killer = threading.Timer(0.5, os.kill, (pid, signal.SIGKILL))
+    killer.start()
+    with pytest.raises(WorkerCrashed):
+        on_loop(service, ENDLESS)
+    killer.join()
+    assert service.pool.pids != [pid]
+    assert on_loop(service, "ASK {}").body
+
+
+def test_a_cancelled_job_frees_its_worker(service: QueryService) -> None:
+    async def cancelled() -> None:
+        with anyio.move_on_after(0.3):
+            await service.pool.run_async(job(service, ENDLESS), Threads())
+    run(cancelled)
+    # the worker stops the answer, or is killed at the timeout; either way the pool answers again
+    answer = service.pool.run(job(service, "ASK {}"))
+    assert answer.body
+    assert service.pool._active == 0
+
+
+def test_a_long_capped_answer_goes_on_in_a_thread(service: QueryService) -> None:
+    # held whole by the worker, counted, then sent in chunks: over LOOP_BYTES
+    text = "SELECT * WHERE { ?s ?p ?o } LIMIT 5000"
+    threads = Threads()
+    answer = on_loop(service, text, threads, results_format="tsv", row_cap=5000)
+    assert threads.calls == 1
+    assert len(answer.body) > LOOP_BYTES and answer.rest is None
+    assert answer.body.rstrip(b"\n").count(b"\n") == 5000
+    assert answer.body == service.pool.run(job(service, text, results_format="tsv", row_cap=5000)).body
+
+
+def test_no_idle_worker_takes_the_thread_path(service: QueryService) -> None:
+    endless = dataclasses.replace(job(service, ENDLESS), timeout=1.0)  # frees the worker before the next times out
+    busy = threading.Thread(target=lambda: pytest.raises(QueryTimeout, service.pool.run, endless))
+    busy.start()
+    deadline = time.monotonic() + TIMEOUT
+    while service.pool._idle.qsize() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    threads = Threads()
+    answer = on_loop(service, "ASK {}", threads)  # waits for the worker in a thread
+    busy.join()
+    assert threads.calls == 1
+    assert answer.body
