@@ -194,9 +194,15 @@ def run_size(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
     record["store_mb"] = store_size_mb(store_dir)
     servers: list[Server] = []
     try:
+        # a queue for every connection: the other servers queue whatever comes, and the default
+        # queue (8 per worker) sheds load past it with 503s by design (docs/security.md), which is
+        # not the engine's speed; each process may be handed every connection (SO_REUSEPORT)
+        queue = str(max(args.connections))
         servers.append(start_cpbkg(data.dist, store_dir, workdir, "--memory-store-triples",
-                                   str(args.memory_store_triples), "--processes", str(args.processes), own_dist=True))
-        print(f"   CPB-KG: cpbkg serve --processes {args.processes} (server processes on the port)", flush=True)
+                                   str(args.memory_store_triples), "--processes", str(args.processes),
+                                   "--query-queue", queue, own_dist=True))
+        print(f"   CPB-KG: cpbkg serve --processes {args.processes} --query-queue {queue} (server processes on "
+              "the port; a place in the queue for every connection)", flush=True)
         servers.append(start_oxigraph(data.nquads, workdir))
         if data.triples <= args.rdflib_max:
             servers.append(start_rdflib_endpoint(data.nquads, workdir))
