@@ -722,7 +722,9 @@ class QueryPool:
     """Worker processes that each hold the store open read-only and run one query at a time.
 
     Thread-safe: :meth:`run` blocks its calling thread (run it in a thread pool, never on the
-    event loop) until a worker is free, the answer is in, or the timeout has passed.
+    event loop) until a worker is free, the answer is in, or the timeout has passed;
+    :meth:`run_async` is the event loop's way in (the server's), which takes a thread only for
+    what would block.
     """
 
     def __init__(self, store_path: Path | str, *, size: int = 2, prefixes: dict[str, str] | None = None,

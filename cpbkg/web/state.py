@@ -72,10 +72,12 @@ class ProcessState:
     response_memo: ResponseMemo
     #: one slot per query worker, shared fairly between clients (:mod:`cpbkg.web.admission`: a
     #: share per client, a bounded queue, 429/503 with ``Retry-After``): a request waits for a slot
-    #: on the event loop (cheaply, at most the timeout, then 503), and only then takes a thread to
-    #: talk to its worker -- no crowd of threads contending for the GIL while they wait
+    #: on the event loop (cheaply, at most the timeout, then 503); then the loop sends its job and
+    #: reads a small answer itself, and only a longer one, or a job that must wait for its worker,
+    #: takes a thread (:meth:`cpbkg.sparql.pool.QueryPool.run_async`) -- no crowd of threads
+    #: contending for the GIL while they wait
     query_slots: Admission
-    #: the threads that talk to the workers (a slot each, and two to spare)
+    #: the threads that read the workers' longer answers (a slot each, and two to spare)
     query_threads: anyio.CapacityLimiter
     #: pages and searches rendered at once (``Settings.page_threads``): the size the app gives the
     #: event loop's default thread limiter, which runs FastAPI's plain ``def`` routes (every page
