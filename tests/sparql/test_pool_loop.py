@@ -60,48 +60,50 @@ def job(service: QueryService, text: str, **options: object) -> Job:
     return service.prepare(text, **options).job  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["asyncio", "uvloop"], autouse=True)
-def loop(request: pytest.FixtureRequest) -> Iterator[None]:
+class Loop:
+    """Runs a coroutine on asyncio's own event loop or on uvloop's."""
+
+    def __init__(self, uvloop: bool) -> None:
+        self.options = {"use_uvloop": uvloop}
+
+    def run(self, call: Callable[..., Awaitable[Answer | None]], *args: object) -> Any:
+        return anyio.run(call, *args, backend_options=self.options)
+
+    def answer(self, service: QueryService, text: str, threads: Threads | None = None, **options: object) -> Answer:
+        """The answer of ``text``, from ``run_async`` on this loop."""
+        answer: Answer = self.run(service.pool.run_async, job(service, text, **options), threads or Threads())
+        return answer
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def loop(request: pytest.FixtureRequest) -> Loop:
     """Each test on asyncio's own loop and on uvloop's, which ``cpbkg serve`` runs (uvicorn's
     ``loop="auto"``; uvloop makes a pipe it watches non-blocking)."""
-    _LOOP["uvloop"] = request.param == "uvloop"
-    yield
+    return Loop(request.param == "uvloop")
 
 
-_LOOP = {"uvloop": False}
-
-
-def run(call: Callable[..., Awaitable[Answer | None]], *args: object) -> Any:
-    return anyio.run(call, *args, backend_options={"use_uvloop": _LOOP["uvloop"]})
-
-
-def on_loop(service: QueryService, text: str, threads: Threads | None = None, **options: object) -> Answer:
-    answer: Answer = run(service.pool.run_async, job(service, text, **options), threads or Threads())
-    return answer
-
-
-def test_a_small_answer_is_read_on_the_loop_with_the_threads_bytes(service: QueryService) -> None:
+def test_a_small_answer_is_read_on_the_loop_with_the_threads_bytes(service: QueryService, loop: Loop) -> None:
     for text, options in ((SMALL, {}), (SMALL, {"results_format": "csv"}),
                           ("CONSTRUCT WHERE { ?s a ?c } LIMIT 3", {}), ("ASK { ?s ?p ?o }", {})):
         threads = Threads()
-        answer = on_loop(service, text, threads, **options)
+        answer = loop.answer(service, text, threads, **options)
         assert threads.calls == 0, text
         expected = service.pool.run(job(service, text, **options))
         assert (answer.kind, answer.format, answer.body) == (expected.kind, expected.format, expected.body)
         assert answer.rest is None
 
 
-def test_an_error_of_the_worker_is_raised_on_the_loop(service: QueryService) -> None:
+def test_an_error_of_the_worker_is_raised_on_the_loop(service: QueryService, loop: Loop) -> None:
     threads = Threads()
     with pytest.raises(ResultTooLarge, match="more than 2 rows"):
-        on_loop(service, SMALL.replace("LIMIT 5", ""), threads, row_cap=2)
+        loop.answer(service, SMALL.replace("LIMIT 5", ""), threads, row_cap=2)
     assert threads.calls == 0
-    assert on_loop(service, "ASK {}").body  # the worker is free again
+    assert loop.answer(service, "ASK {}").body  # the worker is free again
 
 
-def test_a_long_answer_goes_on_in_a_thread(service: QueryService) -> None:
+def test_a_long_answer_goes_on_in_a_thread(service: QueryService, loop: Loop) -> None:
     threads = Threads()
-    answer = on_loop(service, LARGE, threads)
+    answer = loop.answer(service, LARGE, threads)
     assert threads.calls == 1
     body = answer.body
     if answer.rest is not None:
@@ -117,48 +119,48 @@ def test_a_long_answer_goes_on_in_a_thread(service: QueryService) -> None:
     assert body.startswith(expected.body)
 
 
-def test_the_timeout_kills_the_worker(service: QueryService) -> None:
+def test_the_timeout_kills_the_worker(service: QueryService, loop: Loop) -> None:
     killed = service.pool.killed
     with pytest.raises(QueryTimeout):
-        on_loop(service, ENDLESS)
+        loop.answer(service, ENDLESS)
     assert service.pool.killed == killed + 1
-    assert on_loop(service, "ASK {}").body  # a new worker answers
+    assert loop.answer(service, "ASK {}").body  # a new worker answers
 
 
-def test_a_worker_that_dies_is_reported(service: QueryService) -> None:
+def test_a_worker_that_dies_is_reported(service: QueryService, loop: Loop) -> None:
     (pid,) = service.pool.pids
     killer = threading.Timer(0.5, os.kill, (pid, signal.SIGKILL))
     killer.start()
     with pytest.raises(WorkerCrashed):
-        on_loop(service, ENDLESS)
+        loop.answer(service, ENDLESS)
     killer.join()
     assert service.pool.pids != [pid]
-    assert on_loop(service, "ASK {}").body
+    assert loop.answer(service, "ASK {}").body
 
 
-def test_a_cancelled_job_frees_its_worker(service: QueryService) -> None:
+def test_a_cancelled_job_frees_its_worker(service: QueryService, loop: Loop) -> None:
     async def cancelled() -> None:
         with anyio.move_on_after(0.3):
             await service.pool.run_async(job(service, ENDLESS), Threads())
-    run(cancelled)
+    loop.run(cancelled)
     # the worker stops the answer, or is killed at the timeout; either way the pool answers again
     answer = service.pool.run(job(service, "ASK {}"))
     assert answer.body
     assert service.pool._active == 0
 
 
-def test_a_long_capped_answer_goes_on_in_a_thread(service: QueryService) -> None:
+def test_a_long_capped_answer_goes_on_in_a_thread(service: QueryService, loop: Loop) -> None:
     # held whole by the worker, counted, then sent in chunks: over LOOP_BYTES
     text = "SELECT * WHERE { ?s ?p ?o } LIMIT 5000"
     threads = Threads()
-    answer = on_loop(service, text, threads, results_format="tsv", row_cap=5000)
+    answer = loop.answer(service, text, threads, results_format="tsv", row_cap=5000)
     assert threads.calls == 1
     assert len(answer.body) > LOOP_BYTES and answer.rest is None
     assert answer.body.rstrip(b"\n").count(b"\n") == 5000
     assert answer.body == service.pool.run(job(service, text, results_format="tsv", row_cap=5000)).body
 
 
-def test_no_idle_worker_takes_the_thread_path(service: QueryService) -> None:
+def test_no_idle_worker_takes_the_thread_path(service: QueryService, loop: Loop) -> None:
     endless = dataclasses.replace(job(service, ENDLESS), timeout=1.0)  # frees the worker before the next times out
     busy = threading.Thread(target=lambda: pytest.raises(QueryTimeout, service.pool.run, endless))
     busy.start()
@@ -166,7 +168,7 @@ def test_no_idle_worker_takes_the_thread_path(service: QueryService) -> None:
     while service.pool._idle.qsize() and time.monotonic() < deadline:
         time.sleep(0.01)
     threads = Threads()
-    answer = on_loop(service, "ASK {}", threads)  # waits for the worker in a thread
+    answer = loop.answer(service, "ASK {}", threads)  # waits for the worker in a thread
     busy.join()
     assert threads.calls == 1
     assert answer.body
