@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from cpbkg.errors import CpbkgError
@@ -189,6 +189,15 @@ class Settings:
     @property
     def queries_dir(self) -> Path:
         return self.root / "queries"
+
+    def __post_init__(self) -> None:
+        # every whole-number setting counts or sizes something (0: none, or the default): a
+        # negative one would be taken at face value (a queue of -1 refuses every waiting query)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "int" and value < 0:
+                raise CpbkgError(f"{f.name} is {value}: it counts or sizes something and cannot be negative "
+                                 f"(its flag, or CPBKG_{f.name.upper()})")
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed."""

@@ -111,6 +111,9 @@ def test_no_build_is_a_clear_error(capsysbinary: pytest.CaptureFixture[bytes], t
 @pytest.mark.parametrize("name,value,says", [
     ("CPBKG_MEMORY_STORE_TRIPLES", "lots", "CPBKG_MEMORY_STORE_TRIPLES='lots' is not a whole number"),
     ("CPBKG_QUERY_TIMEOUT", "soon", "CPBKG_QUERY_TIMEOUT='soon' is not a number"),
+    # a queue of -1 would refuse every query that has to wait
+    ("CPBKG_QUERY_QUEUE", "-1", "query_queue is -1: it counts or sizes something and cannot be negative"),
+    ("CPBKG_CACHE_BYTES", "-5", "cache_bytes is -5"),
 ])
 def test_a_bad_setting_in_the_environment_is_a_clear_error(name: str, value: str, says: str,
                                                             monkeypatch: pytest.MonkeyPatch,
@@ -119,3 +122,9 @@ def test_a_bad_setting_in_the_environment_is_a_clear_error(name: str, value: str
     assert main(["query", "ASK {}"]) == 2
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
+
+
+def test_a_negative_flag_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["query", "ASK {}", "--result-cap", "-3"]) == 2
+    err = capsys.readouterr().err
+    assert "result_cap is -3" in err and "Traceback" not in err
