@@ -379,10 +379,12 @@ def _say_when_ready(server: Any) -> None:
 
 
 def _follow_reloads(app: Any) -> None:
-    """SIGUSR1 (from the supervisor): another server process reloaded; serve the build it loaded too."""
+    """SIGUSR1 (from the supervisor): another server process reloaded, or was started again; serve
+    the store's current build too (:func:`cpbkg.web.supervisor.follow_when_told`)."""
     import threading
 
     from cpbkg.web.routes.admin import follow_build
+    from cpbkg.web.supervisor import follow_when_told
 
     def follow() -> None:
         try:
@@ -391,8 +393,7 @@ def _follow_reloads(app: Any) -> None:
             print(f"cpbkg serve: error: could not follow the new build ({exc}); this process serves the old one",
                   file=sys.stderr, flush=True)
 
-    signal.signal(signal.SIGUSR1, lambda sig, frame: threading.Thread(target=follow, name="cpbkg-follow",
-                                                                      daemon=True).start())
+    follow_when_told(lambda: threading.Thread(target=follow, name="cpbkg-follow", daemon=True).start())
 
 
 def _draining_exit(server: Any, app: Any) -> Any:

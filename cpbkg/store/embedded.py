@@ -79,6 +79,17 @@ class LoadedStore(ServedStore):
         opening the store at :attr:`path` read-only, as ``settings`` say (how many, memory, network)."""
         return None
 
+    def is_current(self) -> bool:
+        """True if this is the store's current build, and the very directory this handle opened: not
+        one loaded again in its place (``POST /admin/reload?force=1``) or another build made current."""
+        if self.lock is None or _current_name(self.path.parent) != self.path.name:
+            return False
+        try:
+            held, there = os.fstat(self.lock.fileno()), (self.path / LOCK_FILE).stat()
+        except OSError:
+            return False
+        return (held.st_dev, held.st_ino) == (there.st_dev, there.st_ino)
+
     def close(self) -> None:
         """Let go of the store: a later load may then remove its directory (idempotent)."""
         if self.lock is not None:

@@ -16,12 +16,15 @@ The supervisor waits for signals (``sigtimedwait``: it learns who sent one) and:
 * SIGUSR2 from a process: it listens and answers (:func:`tell_ready`, once uvicorn has started);
 * a process that ends on its own (a crash, SIGKILL) after it was ready is started again; one that
   ends before it was ready failed to start: the others are stopped, and the supervisor exits with
-  its code (no crash loop);
+  its code (no crash loop). A process started again opens the build ``dist/`` holds then, which
+  may be newer than the others' (``cpbkg build`` without a reload): once it is ready the others
+  are told to follow, as after a reload, and those that serve that very store already do nothing;
 * SIGUSR1 from a process: it has just served a new build (``POST /admin/reload``); the others get
   SIGUSR1 and follow (:func:`cpbkg.web.routes.admin.follow_build`: they open the build now current
   in the store, which that reload loaded, and swap to it as a reload does). Until each has
   swapped, two builds are served, as by replicas in a rollout (docs/operations.md): every answer
-  is of the build its ETag names.
+  is of the build its ETag names. A process takes SIGUSR1 once it can follow
+  (:func:`follow_when_told`): one sent while it starts waits until then.
 
 A server process dies with its supervisor (``PR_SET_PDEATHSIG``): none is left holding the port.
 """
@@ -35,7 +38,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cpbkg.config import QUEUE_PER_WORKER, Settings
@@ -46,6 +49,8 @@ SUPERVISOR_ENV = "CPBKG_SUPERVISOR"
 RESTART_PAUSE = 1.0
 #: what the supervisor waits for; blocked in the supervisor, unblocked in its processes
 SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD})
+#: "serve the store's current build": a process takes it once it can (:func:`follow_when_told`)
+FOLLOW = signal.SIGUSR1
 _PR_SET_PDEATHSIG = 1
 
 
@@ -102,10 +107,18 @@ def _say(line: str) -> None:
     print(f"cpbkg serve: {line}", file=sys.stderr, flush=True)
 
 
+def follow_when_told(follow: Callable[[], None]) -> None:
+    """In a server process: on :data:`FOLLOW` from the supervisor, ``follow`` (run it in a thread:
+    the signal handler must return). Until this is called the signal waits, blocked since the process
+    started: its default action would end a process told to follow while it opened the store."""
+    signal.signal(FOLLOW, lambda sig, frame: follow())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {FOLLOW})
+
+
 def _in_child() -> None:
-    """Run in a new server process before it executes: it takes signals again, and it dies with the
-    supervisor."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+    """Run in a new server process before it executes: it takes signals again (:data:`FOLLOW` once it
+    can follow), and it dies with the supervisor."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS - {FOLLOW})
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -115,6 +128,8 @@ class _Process:
     number: int
     popen: subprocess.Popen[bytes]
     ready: bool = False
+    #: started in place of one that crashed (it may have opened a newer build than the others)
+    again: bool = False
 
 
 class Supervisor:
@@ -127,11 +142,11 @@ class Supervisor:
         self.running: dict[int, _Process] = {}
         self.stopping = False
 
-    def _start(self, number: int) -> None:
+    def _start(self, number: int, *, again: bool = False) -> None:
         env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
         # preexec_fn is safe here: the supervisor runs no other thread
         popen = subprocess.Popen(self.command, env=env, stdin=subprocess.DEVNULL, preexec_fn=_in_child)
-        self.running[number] = _Process(number, popen)
+        self.running[number] = _Process(number, popen, again=again)
         _say(f"server process {number + 1} of {self.processes}: pid {popen.pid}")
 
     def run(self) -> int:
@@ -153,11 +168,10 @@ class Supervisor:
                 # a terminal's Ctrl-C (sent by the kernel, si_pid 0) reached the processes already
                 self._stop(info.si_signo, relay=info.si_pid != 0)
                 deadline = time.monotonic() + self.stop_seconds
-            elif info is not None and info.si_signo == signal.SIGUSR1:
-                self._relay_reload(info.si_pid)
+            elif info is not None and info.si_signo == FOLLOW:
+                self._relay(info.si_pid, "serves a new build")
             elif info is not None and info.si_signo == signal.SIGUSR2:
-                for process in self.running.values():
-                    process.ready = process.ready or process.popen.pid == info.si_pid
+                self._ready(info.si_pid)
             failed = self._reap()
             if failed is not None and not self.stopping:
                 code = failed
@@ -169,12 +183,20 @@ class Supervisor:
                 code = code or 1
         return code
 
-    def _relay_reload(self, sender: int) -> None:
-        """``sender`` serves a new build: the other processes follow."""
+    def _ready(self, pid: int) -> None:
+        """``pid`` listens and answers; if it was started again after a crash, the others follow it."""
+        for process in self.running.values():
+            if process.popen.pid == pid and not process.ready:
+                process.ready = True
+                if process.again:
+                    self._relay(pid, "was started again and serves the build now in the store")
+
+    def _relay(self, sender: int, why: str) -> None:
+        """``sender`` serves the store's current build: the other processes follow."""
         for process in self.running.values():
             if process.popen.pid != sender and process.popen.poll() is None:
-                _say(f"server process pid {sender} serves a new build: pid {process.popen.pid} follows")
-                process.popen.send_signal(signal.SIGUSR1)
+                _say(f"server process pid {sender} {why}: pid {process.popen.pid} follows")
+                process.popen.send_signal(FOLLOW)
 
     def _reap(self) -> int | None:
         """Forget the processes that ended; start again those that crashed. The exit code of one that
@@ -192,7 +214,7 @@ class Supervisor:
                 return code or 1
             _say(f"server process pid {process.popen.pid} ended with code {code}: starting another")
             time.sleep(RESTART_PAUSE)
-            self._start(number)
+            self._start(number, again=True)
         return None
 
     def _stop(self, sig: int, *, relay: bool = True) -> None:

@@ -560,7 +560,8 @@ def test_processes_share_the_port_and_answer_alike(dist: Path, tmp_path: Path) -
 
 
 def test_a_crashed_process_is_replaced_and_sigterm_stops_them_all(dist: Path, tmp_path: Path) -> None:
-    """A server process killed (SIGKILL) is started again by the supervisor while the other answers;
+    """A server process killed (SIGKILL) is started again by the supervisor while the other answers,
+    and a SIGUSR1 ("follow the store's build") sent to the new one while it starts does not end it;
     SIGTERM to the supervisor drains every process and it exits 0, leaving none behind.
 
     A connection the kernel had queued for the killed process is reset with it (unless
@@ -572,8 +573,13 @@ def test_a_crashed_process_is_replaced_and_sigterm_stops_them_all(dist: Path, tm
         assert first == set(children(server.process.pid))
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
-        outcomes: Counter[str] = Counter()
         deadline = time.monotonic() + 300
+        while not set(children(server.process.pid)) - first:
+            assert time.monotonic() < deadline, server.tail()
+            time.sleep(0.01)
+        # told to follow a build while it starts (as a reload elsewhere would): it follows once it can, it does not die
+        os.kill((set(children(server.process.pid)) - first).pop(), signal.SIGUSR1)
+        outcomes: Counter[str] = Counter()
         while time.monotonic() < deadline:
             try:
                 with httpx.Client(base_url=server.url, timeout=30) as c:
@@ -587,7 +593,10 @@ def test_a_crashed_process_is_replaced_and_sigterm_stops_them_all(dist: Path, tm
             time.sleep(0.05)
         replaced = set(children(server.process.pid))
         assert victim not in replaced and len(replaced) == 2, server.tail()
-        assert f"server process pid {victim} ended with code -9: starting another" in server.tail()
+        said_by_server = server.log.read_text(errors="replace")
+        assert f"server process pid {victim} ended with code -9: starting another" in said_by_server
+        assert "was started again and serves the build now in the store" in said_by_server, server.tail()
+        assert "reload: now serving build" not in said_by_server, "the other serves that store already: no swap"
         assert outcomes["200"] > 0 and set(outcomes) <= {"200", "ConnectError", "ReadError", "RemoteProtocolError"}, \
             outcomes
         assert set(_versions_by_process(server.url, 2)) == replaced, "the new process answers"
@@ -629,3 +638,65 @@ def test_a_reload_reaches_every_process(dist: Path, new_build: Path, tmp_path: P
     with Replica(shared, tmp_path / "store", tmp_path / "single.log") as single, \
             httpx.Client(base_url=single.url, timeout=30) as c:
         assert answers == {c.get(NAMED, headers={"Accept": "text/csv"}).content}
+
+
+def test_a_process_that_ends_before_it_is_ready_stops_the_server(dist: Path, tmp_path: Path) -> None:
+    """The process started in place of a crashed one is killed before it is ready (as a start-up
+    failure ends it): the supervisor does not start another (no crash loop); it stops the other and
+    exits with an error, and nothing answers on the port any more."""
+    with Replica(dist, tmp_path / "store", tmp_path / "serve.log", extra=("--processes", "2")) as server:
+        assert server.process is not None
+        first = set(_versions_by_process(server.url, 2))
+        os.kill(min(first), signal.SIGKILL)
+        deadline = time.monotonic() + 300
+        while not set(children(server.process.pid)) - first:
+            assert time.monotonic() < deadline, server.tail()
+            time.sleep(0.01)
+        starting = (set(children(server.process.pid)) - first).pop()
+        os.kill(starting, signal.SIGKILL)
+        code = server.wait(timeout=120)
+        said_by_server = server.log.read_text(errors="replace")
+        assert code != 0, said_by_server[-3000:]
+        assert f"(pid {starting}) ended at start-up with code -9" in said_by_server, said_by_server[-3000:]
+        assert "stopping" in said_by_server
+        assert not Path(f"/proc/{max(first)}").exists() or "zombie" in Path(f"/proc/{max(first)}/status").read_text().lower()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(server.url + "/health", timeout=5)
+
+
+def test_a_process_started_again_on_a_newer_build_brings_the_other_to_it(dist: Path, new_build: Path,
+                                                                        tmp_path: Path) -> None:
+    """A new build swapped into ``dist/`` (as ``cpbkg build`` does) and no reload; then a server
+    process crashes. The one started in its place loads the new build, as a single server started
+    again would; once it is ready the supervisor tells the other, which swaps to it without being
+    restarted. Both then serve the new build, as ``dist/``'s dumps and VoID already are."""
+    shared = servable_dist(dist, tmp_path / "dist")
+    old, new = Release.read(shared).data_version, Release.read(new_build).data_version
+    assert old != new
+    with Replica(shared, tmp_path / "store", tmp_path / "serve.log", extra=("--processes", "2")) as server:
+        assert server.process is not None
+        first = _versions_by_process(server.url, 2)
+        assert set(first.values()) == {old} and set(first) == set(children(server.process.pid))
+        swap_in(servable_dist(new_build, tmp_path / "dist.new"), shared)
+        victim, survivor = min(first), max(first)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 600
+        said: dict[int, str] = {}
+        while not (len(said) == 2 and set(said.values()) == {new}):
+            assert time.monotonic() < deadline, f"{said}\n{server.tail()}"
+            now = set(children(server.process.pid))
+            if len(now) == 2 and victim not in now:
+                with contextlib.suppress(httpx.TransportError):  # a connection queued for the victim is reset
+                    said = _versions_by_process(server.url, 2, _all_on(new, now), tries=200)
+            time.sleep(0.2)
+        assert survivor in said, "the other process followed; it was not started again"
+        again = (set(said) - {survivor}).pop()
+        said_by_server = server.log.read_text(errors="replace")
+        assert (f"server process pid {again} was started again and serves the build now in the store: "
+                f"pid {survivor} follows") in said_by_server, server.tail()
+        assert f"reload: now serving build {new}" in said_by_server, server.tail()
+
+
+def _all_on(build: str, pids: set[int]) -> Callable[[dict[int, str]], bool]:
+    """What :func:`_versions_by_process` waits for: each of ``pids`` said it serves ``build``."""
+    return lambda seen: set(seen) == pids and set(seen.values()) == {build}

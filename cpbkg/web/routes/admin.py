@@ -105,18 +105,24 @@ def _reload(app: FastAPI, *, force: bool) -> dict[str, Any]:
     return result
 
 
-def follow_build(app: FastAPI) -> None:
-    """Serve the build another server process of the same supervisor has just loaded
-    (:mod:`cpbkg.web.supervisor`): the store's current build, opened (not loaded again), swapped in
-    as a reload does. Waits for a reload of this process that is running.
+def follow_build(app: FastAPI) -> bool:
+    """Serve the build another server process of the same supervisor has just loaded, or opened
+    when it was started again after a crash (:mod:`cpbkg.web.supervisor`): the store's current
+    build, opened (not loaded again), swapped in as a reload does -- unless this process serves
+    that very store already (nothing to do). Waits for a reload of this process that is running.
+    True if it swapped.
 
     Raises:
         StoreError: the store's current build cannot be opened (the old build is still served).
     """
     with _RELOADING:
         old = current(app)
+        if isinstance(old.store, LoadedStore) and old.store.is_current():
+            log.info("build %s: this process serves it already", old.store.data_version)
+            return False
         new_store = open_store(old.settings, read_only=True)
         _swap(app, new_store)
+        return True
 
 
 def _swap(app: FastAPI, new_store: LoadedStore) -> None:
