@@ -18,7 +18,7 @@ from bench import workloads
 from cpbkg.config import Settings
 from cpbkg.sparql import service
 from cpbkg.store.embedded import open_store
-from cpbkg.store.protocol import Release
+from cpbkg.store.publish import load_dist
 
 ROOT = Path(__file__).resolve().parent.parent
 #: size -> the flags of `cpbkg build` that make it (synthetic answers over the published graph)
@@ -36,10 +36,11 @@ class Dataset:
     name: str
     dist: Path
     nquads: Path
+    #: the quads every server serves: ``cpbkg.trig`` and the VoID description (``void.ttl``, the graph
+    #: ``{base}graph/dataset``), as cpbkg's store holds them -- the build's own count
+    #: (``dist/release.json``: 55,939 for the published graph, 52,634 of them in cpbkg.trig), the one
+    #: ``cpbkg serve`` holds against ``--memory-store-triples``
     triples: int
-    #: the build's own count (``dist/release.json``), the one ``cpbkg serve`` holds against
-    #: ``--memory-store-triples``: 55,939 for the 52,634 quads of the published graph's cpbkg.trig
-    store_triples: int
     build_seconds: float
     #: workload name -> the values of its distinct texts (N-Triples terms drawn from this data)
     values: dict[str, list[str]] = field(default_factory=dict)
@@ -47,7 +48,7 @@ class Dataset:
     def in_memory(self, memory_store_triples: int) -> bool:
         """Whether ``cpbkg serve --memory-store-triples N`` has its workers copy this build into
         memory: cpbkg's own rule (:func:`cpbkg.sparql.service.in_memory`) on the build's own count."""
-        return service.in_memory(Settings().with_(memory_store_triples=memory_store_triples), self.store_triples)
+        return service.in_memory(Settings().with_(memory_store_triples=memory_store_triples), self.triples)
 
 
 def build_size(name: str, workdir: Path) -> Dataset:
@@ -62,21 +63,24 @@ def build_size(name: str, workdir: Path) -> Dataset:
 def read_build(name: str, dist: Path, workdir: Path, *, build_seconds: float = float("nan")) -> Dataset:
     """A finished build's data: its quads as N-Quads in ``workdir`` (what the other servers load
     fastest), its size, and the values the distinct workloads draw from it. A build outside
-    ``workdir`` is copied into it first: the servers are only ever given the benchmark's own copy."""
+    ``workdir`` is copied into it first: the servers are only ever given the benchmark's own copy.
+
+    The quads are those ``cpbkg publish`` sends a remote store (:func:`cpbkg.store.publish.load_dist`:
+    ``cpbkg.trig`` and the VoID graph, counted against ``release.json``), so that every server holds
+    what cpbkg's own store holds."""
     if not dist.resolve().is_relative_to(workdir.resolve()):
         copy = workdir / "dist"
         shutil.copytree(dist, copy)
         dist = copy
     nquads = workdir / "data.nq"
-    store = ox.Store()
-    store.bulk_load(path=str(dist / "cpbkg.trig"), format=ox.RdfFormat.TRIG)
+    release, store, _ = load_dist(dist)
     store.dump(output=str(nquads), format=ox.RdfFormat.N_QUADS)
     values = {}
     for load in workloads.WORKLOADS:
         if load.values is not None:
             found = [str(row["value"]) for row in store.query(load.values, use_default_graph_as_union=True)]  # type: ignore[union-attr]
             values[load.name] = found or [load.value or '""']
-    return Dataset(name, dist, nquads, len(store), Release.read(dist).triples, build_seconds, values)
+    return Dataset(name, dist, nquads, release.triples, build_seconds, values)
 
 
 def load_store(data: Dataset, workdir: Path) -> Path:

@@ -238,7 +238,7 @@ def run_size(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
 def in_memory_figures(data: Dataset, store_dir: Path, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Above ``--memory-store-triples`` CPB-KG queries the store on disk by default; this starts it
     once more with one worker holding an in-memory copy, for the aggregate, start-up and memory."""
-    above = data.store_triples + 1  # the count cpbkg holds against the bound (1,167,006 at 1m)
+    above = data.triples + 1  # the count cpbkg holds against the bound (1,167,006 at 1m)
     server = start_cpbkg(data.dist, store_dir, workdir, "--workers", "1",
                          "--memory-store-triples", str(above), name="cpbkg-in-memory", own_dist=True)
     try:
