@@ -124,17 +124,23 @@ def first_page_ms(server: Server) -> dict[str, float]:
     return figures
 
 
-def measure(data: Dataset, servers: list[Server], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Every workload at every connection count in every mode asked for, on every server that has it;
-    the two modes of one workload and count run one after the other, so that they meet the same machine."""
+def measure(data: Dataset, servers: list[Server], args: argparse.Namespace, *,
+            names: tuple[str, ...] | None = None, modes: tuple[str, ...] | None = None,
+            first_run: int = 0) -> list[dict[str, Any]]:
+    """Every workload (of ``names``, default all) at every connection count in every mode asked for
+    (``modes``, default ``--mode``), on every server that has it; the two modes of one workload and
+    count run one after the other, so that they meet the same machine. Distinct runs are numbered
+    from ``first_run`` (:func:`~bench.load.first_of_run`): a later call sends no text an earlier one
+    sent. The ratios are those of ``servers[0]``."""
     rows = []
-    distinct_runs = 0
+    distinct_runs = first_run
+    modes = modes or args.modes
     for load in workloads.WORKLOADS:
-        if not any(m in args.modes for m in load.modes):
+        if (names is not None and load.name not in names) or not any(m in modes for m in load.modes):
             continue
         answers = check_answers(servers, load)
         for connections in args.connections:
-            for mode in (m for m in load.modes if m in args.modes):
+            for mode in (m for m in load.modes if m in modes):
                 row: dict[str, Any] = {"size": data.name, "workload": load.name, "mode": mode,
                                        "connections": connections, "servers": {}, "answer_rows": answers}
                 if mode == "distinct":
@@ -152,7 +158,7 @@ def measure(data: Dataset, servers: list[Server], args: argparse.Namespace) -> l
                         result = run_wrk(server.sparql, connections=connections, seconds=args.seconds,
                                          accept=load.accept, script=script, first=row["first_limit"])
                     row["servers"][server.name] = result.as_dict()
-                cpbkg = row["servers"].get("cpbkg", {}).get("requests_per_s", math.nan)
+                cpbkg = row["servers"].get(servers[0].name, {}).get("requests_per_s", math.nan)
                 row["ratio_oxigraph"] = ratio(cpbkg, row["servers"].get("oxigraph", {}).get("requests_per_s", math.nan))
                 row["ratio_rdflib_endpoint"] = ratio(
                     cpbkg, row["servers"].get("rdflib-endpoint", {}).get("requests_per_s", math.nan))
@@ -231,15 +237,23 @@ def run_size(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
         for server in servers:
             server.stop()
     if not data.in_memory(args.memory_store_triples):
-        record["in_memory"] = in_memory_figures(data, store_dir, workdir, args)
+        record["in_memory"] = in_memory_figures(data, store_dir, workdir, args, record["rows"])
     return record
 
 
-def in_memory_figures(data: Dataset, store_dir: Path, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+#: the workloads the in-memory variant runs, distinct: where the store on disk costs evaluation time
+IN_MEMORY_WORKLOADS = ("lookup", "linkage")
+
+
+def in_memory_figures(data: Dataset, store_dir: Path, workdir: Path, args: argparse.Namespace,
+                      rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Above ``--memory-store-triples`` CPB-KG queries the store on disk by default; this starts it
-    once more with one worker holding an in-memory copy, for the aggregate, start-up and memory."""
+    once more, as the main run (``--processes``, a place in the queue for every connection) but with
+    one worker per process holding an in-memory copy: start-up, memory, the aggregate, and the
+    distinct lookup and linkage against Oxigraph's server of this run (``rows``: the main run's)."""
     above = data.triples + 1  # the count cpbkg holds against the bound (1,167,006 at 1m)
-    server = start_cpbkg(data.dist, store_dir, workdir, "--workers", "1",
+    server = start_cpbkg(data.dist, store_dir, workdir, "--workers", "1", "--processes", str(args.processes),
+                         "--query-queue", str(max(args.connections)),
                          "--memory-store-triples", str(above), name="cpbkg-in-memory", own_dist=True)
     try:
         try:
@@ -249,14 +263,35 @@ def in_memory_figures(data: Dataset, store_dir: Path, workdir: Path, args: argpa
             return {"ready_seconds": server.ready_seconds, "error": str(exc).splitlines()[0],
                     "peak_rss_mb": server.peak_rss_mb()}
         first, repeat = first_and_repeat_ms(server)
-        figures = {"ready_seconds": server.ready_seconds, "in_memory_seconds": copied, "cpbkg_first_ms": first,
-                   "cpbkg_repeat_ms": repeat, "peak_rss_mb": server.peak_rss_mb()}
+        figures: dict[str, Any] = {"ready_seconds": server.ready_seconds, "in_memory_seconds": copied,
+                                   "cpbkg_first_ms": first, "cpbkg_repeat_ms": repeat}
+        print(f"   in memory (--processes {args.processes} --workers 1 --memory-store-triples {above}): ready "
+              f"{figures['ready_seconds']:.2f} s (from disk), in memory after {copied:.1f} s, aggregate first "
+              f"{first:.1f} ms, repeated {repeat:.2f} ms", flush=True)
+        distinct_runs = sum(1 for r in rows if r["mode"] == "distinct")
+        figures["rows"] = against_main_run(
+            measure(data, [server], args, names=IN_MEMORY_WORKLOADS, modes=("distinct",), first_run=distinct_runs),
+            rows)
+        figures["peak_rss_mb"] = server.peak_rss_mb()
+        print(f"   in memory: peak RSS {figures['peak_rss_mb']:.0f} MB", flush=True)
     finally:
         server.stop()
-    print(f"   in memory (--workers 1 --memory-store-triples {above}): ready "
-          f"{figures['ready_seconds']:.2f} s (from disk), in memory after {copied:.1f} s, aggregate first "
-          f"{first:.1f} ms, repeated {repeat:.2f} ms, peak RSS {figures['peak_rss_mb']:.0f} MB", flush=True)
     return figures
+
+
+def against_main_run(rows: list[dict[str, Any]], main: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (of the in-memory variant) with the ratio to Oxigraph's server in the main run's row
+    of the same workload, mode and connections, each printed."""
+    for row in rows:
+        same = next((r for r in main if (r["workload"], r["mode"], r["connections"])
+                     == (row["workload"], row["mode"], row["connections"])), None)
+        oxigraph = (same or {}).get("servers", {}).get("oxigraph", {}).get("requests_per_s", math.nan)
+        mine = row["servers"]["cpbkg-in-memory"].get("requests_per_s", math.nan)
+        row["ratio_oxigraph"] = ratio(mine, oxigraph)
+        on_disk = (same or {}).get("ratio_oxigraph", math.nan)
+        print(f"   in memory, {row['workload']}, distinct, {row['connections']} conn: {mine:,.0f} r/s, "
+              f"{row['ratio_oxigraph']:.2f}x Oxigraph's server in this run ({on_disk:.2f}x on disk)", flush=True)
+    return rows
 
 
 def aggregate_figures(data: Dataset, cpbkg: Server, store_dir: Path) -> dict[str, float]:
