@@ -282,7 +282,7 @@ class _CachedQueries:
             if not scope.get(MEMO_FLAG):
                 return
         else:
-            response = await self._respond(direct, scope, state)
+            response = await self._respond(direct, scope, state, receive)
             await response(scope, receive, recorder)
             if not direct.prepared.cacheable:
                 return
@@ -301,9 +301,12 @@ class _CachedQueries:
             log.exception("the direct path of /sparql failed on a request; the route answers it")
             return None
 
-    async def _respond(self, direct: DirectQuery, scope: Scope, state: ServingState) -> Response:
+    async def _respond(self, direct: DirectQuery, scope: Scope, state: ServingState, receive: Receive) -> Response:
         try:
-            response = await direct.respond(state)
+            response = await direct.respond(state, receive)
+        except ClientDisconnect:  # nobody to answer, as the app's handler of it says
+            log.info("client went away during GET /sparql")
+            return Response(status_code=400)
         except CpbkgError as exc:
             response = _as_gzip_would(error_answer(Request(scope), exc), direct.compress)
         except Exception:

@@ -6,7 +6,8 @@ loopback port, configured as ``cpbkg serve`` configures it: :func:`cpbkg.web.app
 2. no 5xx for any input (431, 414, 413, long file names, a value the serialiser cannot write, HEAD
    wherever GET is, a client gone mid-body, and a walk of every route with hostile values);
 3. memory bounded in bytes (the response memo and the answer cache count their keys);
-4. fair admission (one client with 120 pathological queries in flight does not starve another);
+4. fair admission (one client with 120 pathological queries in flight does not starve another; a
+   query whose client left while it waited for a worker never runs);
 5. nothing heavy on the event loop (``/health`` answers while searches saturate the pages).
 """
 
@@ -18,7 +19,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -408,6 +409,69 @@ def test_a_full_queue_of_many_clients_still_takes_a_new_one() -> None:
     refused = anyio.run(play)
     assert [how for _, how in refused] == ["TooManyQueries", "TooManyQueries"], refused
     assert refused[1][0] == "10.0.0.250", refused
+
+
+def _send_and_leave(port: int, request: bytes) -> socket.socket:
+    """A connection that has sent ``request`` whole (its client leaves when it is closed)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(request)
+    return sock
+
+
+def _get(text: str) -> bytes:
+    return (f"GET /sparql?query={quote(text, safe='')} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {JSON}\r\n"
+            "\r\n").encode()
+
+
+def _post(text: str) -> bytes:
+    body = ("query=" + quote(text, safe="")).encode()
+    return (f"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {JSON}\r\nContent-Type: "
+            f"application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def _until(condition: Callable[[], bool], what: str, guard: float = 120) -> None:
+    """Wait for ``condition``; ``guard`` s only stops a test that would hang (it bounds no speed)."""
+    deadline = time.monotonic() + guard
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what} after {guard:g} s"
+        time.sleep(0.02)
+
+
+def test_queries_whose_clients_left_while_they_waited_never_run(web_settings: Settings,  # noqa: F811
+                                                               web_store: LoadedStore) -> None:  # noqa: F811
+    """One worker busy with a pathological query; six more queries wait for it (three by GET, on the
+    app's direct path, three by POST, on the route), and their clients close the connections. They
+    leave the queue at once, and none of them runs: once the worker is free and a new query has been
+    answered (the queue is served oldest first, so any left in it would have run before), none of
+    their answers is in the answer cache, where every answer a worker gives goes."""
+    settings = web_settings.with_(query_timeout=10.0, query_workers=1, query_queue=20, client_queries=0)
+    pool = QueryPool(web_store.path, size=1).start()
+    server = Server(create_app(settings, store=web_store, pool=pool), settings)
+    # texts that differ in more than a comment: the answer cache's key is the query without its comments
+    texts = [f'ASK {{ ?s ?p "left {time.time_ns()} {i}" }}' for i in range(6)]
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            busy = threading.Thread(target=lambda: httpx.get(server.url + "/sparql", timeout=60, params={
+                "query": PATHOLOGICAL.replace("{i}", str(time.time_ns()))}, headers={"Accept": JSON}))
+            busy.start()
+            slots = current(server.app).process.query_slots
+            _until(lambda: slots.borrowed_tokens >= 1, "the pathological query to hold the worker")
+            left = [_send_and_leave(server.port, (_get if i < 3 else _post)(t)) for i, t in enumerate(texts)]
+            _until(lambda: c.get("/health").json()["queries_waiting"] == len(texts), "the six to wait")
+            assert busy.is_alive(), "the worker was free before the six queries waited"
+            for sock in left:
+                sock.close()
+            _until(lambda: c.get("/health").json()["queries_waiting"] == 0, "the six to leave the queue")
+            busy.join(timeout=120)
+            fresh = c.get("/sparql", params={"query": f'ASK {{ ?s ?p "after {time.time_ns()}" }}'},
+                          headers={"Accept": JSON})
+            assert fresh.status_code == 200, fresh.text
+        service = current(server.app).query_service
+        ran = [t for t in texts if service.cached(service.prepare(t, results_format="json", graph_format=None))]
+        assert not ran, f"{len(ran)} of the six ran after their clients had gone"
+    finally:
+        server.stop()
+        pool.close()
 
 
 def test_one_client_cannot_starve_another(hardened: Server) -> None:

@@ -68,6 +68,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from cpbkg import __version__
@@ -87,6 +88,7 @@ from cpbkg.sparql.execute import Answer
 from cpbkg.sparql.pool import SPOOL_BYTES, STREAM_FACTOR, AnswerStream, InThread
 from cpbkg.sparql.service import Prepared, QueryService
 from cpbkg.sparql.spool import Spool
+from cpbkg.web.admission import Admission
 from cpbkg.web.memo import memorable
 from cpbkg.web.negotiation import (
     GRAPH_OFFERS,
@@ -264,22 +266,21 @@ def _answer_response(answer: Answer, headers: dict[str, str], body: bytes | None
     return Response(answer.body, headers=headers)
 
 
-async def _run(state: ServingState, prepared: Prepared) -> Answer:
+async def _run(state: ServingState, prepared: Prepared, receive: Receive | None = None) -> Answer:
     """Run on a worker: wait (on the loop, up to the timeout) for a free worker slot; the loop then
     sends the job and reads a small answer itself, anything longer is read in a thread
     (:meth:`cpbkg.sparql.pool.QueryPool.run_async`).
+
+    A query whose client goes away while it waits for a slot leaves the queue (``receive``: the
+    request's, read for its ``http.disconnect``; raises ClientDisconnect): a client that sent
+    many and left does not keep the workers busy with answers nobody reads.
 
     The slot is free again when the answer is in -- or, for an answer that streams on
     (``Answer.rest``), once its worker is free: at the answer's end when it is spooled to disk
     (:mod:`cpbkg.sparql.spool`), however slowly its client reads, else once the stream is closed.
     """
     slots = state.process.query_slots
-    free = slots.take()
-    if free is None:
-        with anyio.move_on_after(prepared.job.timeout):
-            free = await slots.acquire()
-        if free is None:
-            raise ServerBusy(f"every query worker stayed busy for {prepared.job.timeout:g} s; try again later")
+    free = slots.take() or await _wait_for_slot(slots, prepared.job.timeout, receive)
     answer = None
     try:
         # the request's own build: a reload (POST /admin/reload) stops its workers only once the
@@ -291,6 +292,41 @@ async def _run(state: ServingState, prepared: Prepared) -> Answer:
             free()
         else:
             answer.rest.when_free(_on_loop(free))
+
+
+async def _wait_for_slot(slots: Admission, timeout: float, receive: Receive | None) -> Callable[[], None]:
+    """A query slot, waited for up to ``timeout`` s (ServerBusy after), unless the client goes away
+    first (ClientDisconnect; ``receive`` None: not watched)."""
+    free: Callable[[], None] | None = None
+    refused: CpbkgError | None = None
+    gone = False
+    async with anyio.create_task_group() as group:
+        async def acquire() -> None:
+            nonlocal free, refused
+            with anyio.move_on_after(timeout):
+                try:
+                    free = await slots.acquire()
+                except CpbkgError as exc:  # the queue is full: raised below, not as a task group's error
+                    refused = exc
+            group.cancel_scope.cancel()
+
+        async def watch(stream: Receive) -> None:
+            nonlocal gone
+            while (await stream())["type"] != "http.disconnect":  # a GET's empty body; a POST's was read
+                pass
+            gone = True
+            group.cancel_scope.cancel()  # the wait ends; an Admission waiter cancelled leaves the queue
+
+        group.start_soon(acquire)
+        if receive is not None:
+            group.start_soon(watch, receive)
+    if free is not None:
+        return free
+    if refused is not None:
+        raise refused
+    if gone:
+        raise ClientDisconnect()
+    raise ServerBusy(f"every query worker stayed busy for {timeout:g} s; try again later")
 
 
 def _in_thread(state: ServingState) -> InThread:
@@ -451,7 +487,7 @@ async def answer_query(
     if fresh:
         return Response(status_code=304, headers=headers)
     return await deliver(state, prepared, headers, text, compress=accepts_gzip(request) and not as_html,
-                         as_html=as_html, bom=bom)
+                         as_html=as_html, bom=bom, receive=request.receive)
 
 
 def _too_long(text: str, limit: int) -> bool:
@@ -459,13 +495,14 @@ def _too_long(text: str, limit: int) -> bool:
 
 
 async def deliver(state: ServingState, prepared: Prepared, headers: dict[str, str], text: str, *,
-                  compress: bool, as_html: bool, bom: bool) -> Response:
+                  compress: bool, as_html: bool, bom: bool, receive: Receive | None = None) -> Response:
     """The response for a checked query that the client does not have yet: from the answer cache
-    or a worker, whole or streamed, gzipped when ``compress`` (``headers``: its validators)."""
+    or a worker, whole or streamed, gzipped when ``compress`` (``headers``: its validators;
+    ``receive``: the request's, to stop waiting for a worker when its client goes, :func:`_run`)."""
     service = state.query_service
     answer = service.cached(prepared)
     if answer is None:
-        answer = await _run(state, prepared)
+        answer = await _run(state, prepared, receive)
     if bom and answer.format == "csv":
         answer = with_bom(answer)
     if answer.rest is not None:
@@ -502,12 +539,12 @@ class DirectQuery:
     compress: bool
     bom: bool
 
-    async def respond(self, state: ServingState) -> Response:
-        """What :func:`sparql_get` answers (raises what it raises)."""
+    async def respond(self, state: ServingState, receive: Receive) -> Response:
+        """What :func:`sparql_get` answers (raises what it raises; ``receive``: the request's)."""
         if self.fresh:
             return Response(status_code=304, headers=self.headers)
         return await deliver(state, self.prepared, self.headers, self.text, compress=self.compress,
-                             as_html=False, bom=self.bom)
+                             as_html=False, bom=self.bom, receive=receive)
 
 
 def direct_query(state: ServingState, query_string: bytes, headers: Headers) -> DirectQuery | None:
