@@ -40,7 +40,8 @@ The handlers are ``async`` but never block the event loop. A ``GET`` with a shor
 for as data takes the direct path before routing (:func:`direct_query`, called by the app's
 middleware): read, negotiated and lexed once, then answered like :func:`sparql_get`. A query
 that must run waits on the loop for one of the ``Settings.query_workers`` slots (up to the
-timeout, then 503) and then talks to its worker process from a thread (:mod:`cpbkg.sparql`).
+timeout, then 503; it leaves the queue if its client goes away meanwhile) and then talks to its
+worker process, from the loop for a small answer, else from a thread (:mod:`cpbkg.sparql.pool`).
 """
 
 from __future__ import annotations
