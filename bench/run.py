@@ -271,7 +271,7 @@ def in_memory_figures(data: Dataset, store_dir: Path, workdir: Path, args: argpa
         distinct_runs = sum(1 for r in rows if r["mode"] == "distinct")
         figures["rows"] = against_main_run(
             measure(data, [server], args, names=IN_MEMORY_WORKLOADS, modes=("distinct",), first_run=distinct_runs),
-            rows)
+            rows, server.name)
         figures["peak_rss_mb"] = server.peak_rss_mb()
         print(f"   in memory: peak RSS {figures['peak_rss_mb']:.0f} MB", flush=True)
     finally:
@@ -279,14 +279,14 @@ def in_memory_figures(data: Dataset, store_dir: Path, workdir: Path, args: argpa
     return figures
 
 
-def against_main_run(rows: list[dict[str, Any]], main: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``rows`` (of the in-memory variant) with the ratio to Oxigraph's server in the main run's row
-    of the same workload, mode and connections, each printed."""
+def against_main_run(rows: list[dict[str, Any]], main: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """``rows`` (of the in-memory variant, the server ``name``) with the ratio to Oxigraph's server
+    in the main run's row of the same workload, mode and connections, each printed."""
     for row in rows:
         same = next((r for r in main if (r["workload"], r["mode"], r["connections"])
                      == (row["workload"], row["mode"], row["connections"])), None)
         oxigraph = (same or {}).get("servers", {}).get("oxigraph", {}).get("requests_per_s", math.nan)
-        mine = row["servers"]["cpbkg-in-memory"].get("requests_per_s", math.nan)
+        mine = row["servers"][name].get("requests_per_s", math.nan)
         row["ratio_oxigraph"] = ratio(mine, oxigraph)
         on_disk = (same or {}).get("ratio_oxigraph", math.nan)
         print(f"   in memory, {row['workload']}, distinct, {row['connections']} conn: {mine:,.0f} r/s, "

@@ -574,11 +574,8 @@ def test_a_crashed_process_is_replaced_and_sigterm_stops_them_all(dist: Path, tm
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 300
-        while not set(children(server.process.pid)) - first:
-            assert time.monotonic() < deadline, server.tail()
-            time.sleep(0.01)
         # told to follow a build while it starts (as a reload elsewhere would): it follows once it can, it does not die
-        os.kill((set(children(server.process.pid)) - first).pop(), signal.SIGUSR1)
+        os.kill(_started_in_place(server, first), signal.SIGUSR1)
         outcomes: Counter[str] = Counter()
         while time.monotonic() < deadline:
             try:
@@ -640,6 +637,17 @@ def test_a_reload_reaches_every_process(dist: Path, new_build: Path, tmp_path: P
         assert answers == {c.get(NAMED, headers={"Accept": "text/csv"}).content}
 
 
+def _started_in_place(server: Replica, first: set[int], guard: float = 300) -> int:
+    """The pid of the server process the supervisor starts in place of one of ``first`` that was
+    killed, as soon as it exists (before it is ready); ``guard`` s only stops a hang."""
+    assert server.process is not None
+    deadline = time.monotonic() + guard
+    while not (new := set(children(server.process.pid)) - first):
+        assert time.monotonic() < deadline, server.tail()
+        time.sleep(0.01)
+    return new.pop()
+
+
 def test_a_process_that_ends_before_it_is_ready_stops_the_server(dist: Path, tmp_path: Path) -> None:
     """The process started in place of a crashed one is killed before it is ready (as a start-up
     failure ends it): the supervisor does not start another (no crash loop); it stops the other and
@@ -648,11 +656,7 @@ def test_a_process_that_ends_before_it_is_ready_stops_the_server(dist: Path, tmp
         assert server.process is not None
         first = set(_versions_by_process(server.url, 2))
         os.kill(min(first), signal.SIGKILL)
-        deadline = time.monotonic() + 300
-        while not set(children(server.process.pid)) - first:
-            assert time.monotonic() < deadline, server.tail()
-            time.sleep(0.01)
-        starting = (set(children(server.process.pid)) - first).pop()
+        starting = _started_in_place(server, first)
         os.kill(starting, signal.SIGKILL)
         code = server.wait(timeout=120)
         said_by_server = server.log.read_text(errors="replace")
