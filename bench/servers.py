@@ -335,6 +335,17 @@ def start_oxigraph_server(workdir: Path) -> Server:
     return _start("oxigraph", cmd, workdir, f"http://127.0.0.1:{port}", "/query")
 
 
+def start_floor(workdir: Path) -> Server:
+    """uvicorn serving bench/floor.py's fixed answer, with the options ``cpbkg serve`` gives it
+    (httptools, uvloop, no access log): the floor of a Python front end (bench/stages.py)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "bench.floor:app", "--host", "127.0.0.1", "--port", str(port),
+           "--http", "httptools", "--loop", "uvloop", "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
+    root = str(Path(__file__).resolve().parent.parent)
+    return _start("floor", cmd, workdir, f"http://127.0.0.1:{port}", "/sparql",
+                  env={"PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)})
+
+
 def vm_rss_mb(pid: int) -> float:
     """Resident memory of one process now (``VmRSS``), in MB; 0 if it is gone."""
     return _status_kb(pid, "VmRSS") / 1024

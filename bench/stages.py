@@ -21,7 +21,15 @@ one at a time, and times each stage in this process with ``time.perf_counter``:
 * **HTTP layer**: the same text sent to ``cpbkg serve`` (defaults) as ``GET /sparql?query=``, one
   keep-alive connection from a minimal socket client, minus the stages above (per query): uvicorn,
   the middleware and the app's direct path of ``/sparql`` (the query string, negotiation, the cache
-  and memo lookups, the query slot), the response.
+  and memo lookups, the query slot), the response. The line under it is its floor: the same
+  request sent to uvicorn serving a fixed answer (bench/floor.py), what any Python front end costs;
+
+Two more lines say why a stage costs more in the server than alone:
+
+* **after 0.5 ms idle**: the evaluation + serialisation again, after this process slept 0.5 ms, as
+  a worker does between jobs and the server between requests: code that runs right after a sleep
+  finds the processor's caches cold (a lookup's, back to back in one process on the 2-core VM of
+  the notes: 96 µs; after the sleep: 192 µs, measured 2026-12-07);
 
 Median and p90 of each over the queries (the medians of the stages need not add up to the median
 of the total: each is the median of its own differences). Run
@@ -53,7 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import workloads
 from bench.data import SIZES, Dataset, build_size, load_store, read_build
 from bench.report import fmt, write_json
-from bench.servers import QUERY_TIMEOUT, RESULT_CAP, Server, start_cpbkg, wait_in_memory
+from bench.servers import QUERY_TIMEOUT, RESULT_CAP, Server, start_cpbkg, start_floor, wait_in_memory
 from cpbkg.config import Settings
 from cpbkg.sparql.execute import Answer, execute
 from cpbkg.sparql.lexer import check
@@ -67,13 +75,19 @@ FIRST = 10**15
 WARM_UP = 20
 
 STAGES = ("lexer", "prepare", "ipc", "execute", "http")
+#: the lines under the stages: part of one, or the same work in other conditions
+NOTES = ("evaluation", "idle", "floor")
+#: what "after 0.5 ms idle" sleeps first
+IDLE_SECONDS = 0.0005
 LABELS = {
     "lexer": "lexer (lexer.check)",
     "prepare": "prepare (QueryService.prepare, rest)",
     "ipc": "worker IPC round trip (pool.py)",
     "execute": "evaluation + serialisation (execute)",
     "evaluation": "  of which: pyoxigraph evaluation",
+    "idle": "  the same, after 0.5 ms idle",
     "http": "HTTP layer (total - the rest)",
+    "floor": "  floor: uvicorn, a fixed answer",
     "total": "total over HTTP, 1 connection",
 }
 
@@ -151,6 +165,9 @@ def measure_stages(data: Dataset, store_dir: Path, server: Server, *, queries: i
     loaded = open_store(settings, read_only=True)
     service = QueryService(settings, loaded)
     client = _Http(server.base)
+    floor_dir = Path(tempfile.mkdtemp(prefix="cpbkg-floor-"))
+    floor = start_floor(floor_dir)
+    floor_client = _Http(floor.base)
     try:
         memory = in_memory(settings, loaded.release.triples)
         if memory:  # what the server's workers query: a copy in memory, made once the worker is up
@@ -166,21 +183,28 @@ def measure_stages(data: Dataset, store_dir: Path, server: Server, *, queries: i
                      for i in range(WARM_UP + queries))
             # one event loop for all the texts, as the server's: entering a loop per call costs more
             # than the round trip itself (140-230 us a call with asyncio.Runner, measured 2026-12-07)
-            times = uvloop.run(_time_texts(texts, service, local, client, urlsplit(server.sparql).path, name))
+            times = uvloop.run(_time_texts(texts, service, local, (client, floor_client),
+                                           urlsplit(server.sparql).path, name))
             record["workloads"][name] = {stage: _summary(seconds) for stage, seconds in times.items()}
         return record
     finally:
         client.close()
+        floor_client.close()
+        floor.stop()
+        shutil.rmtree(floor_dir, ignore_errors=True)
         service.close()
         loaded.close()
 
 
-async def _time_texts(texts: Iterable[str], service: QueryService, local: ox.Store, client: _Http, path: str,
-                      name: str) -> dict[str, list[float]]:
-    """Each text through each stage in turn (the first :data:`WARM_UP` not counted): seconds per stage."""
+async def _time_texts(texts: Iterable[str], service: QueryService, local: ox.Store, clients: tuple[_Http, _Http],
+                      path: str, name: str) -> dict[str, list[float]]:
+    """Each text through each stage in turn (the first :data:`WARM_UP` not counted): seconds per stage.
+
+    ``clients``: one connected to ``cpbkg serve``, one to the floor (:func:`bench.servers.start_floor`)."""
     async def in_thread(call: Callable[[], Answer]) -> Answer:
         return await asyncio.get_running_loop().run_in_executor(None, call)
-    times: dict[str, list[float]] = {s: [] for s in (*STAGES, "evaluation", "total")}
+    client, floor = clients
+    times: dict[str, list[float]] = {s: [] for s in (*STAGES, *NOTES, "total")}
     for i, text in enumerate(texts):
         clock = [time.perf_counter()]
         check(text, allow_service=service.settings.allow_service)
@@ -193,18 +217,26 @@ async def _time_texts(texts: Iterable[str], service: QueryService, local: ox.Sto
         clock.append(time.perf_counter())
         await service.pool.run_async(prepared.job, in_thread)
         clock.append(time.perf_counter())
-        status, body = client.get(f"{path}?query={quote(text, safe='')}", workloads.JSON)  # blocks the loop: alone here
+        target = f"{path}?query={quote(text, safe='')}"
+        status, body = client.get(target, workloads.JSON)  # blocks the loop: alone here
         clock.append(time.perf_counter())
         if status != 200:
             raise RuntimeError(f"cpbkg answered {status} to the {name} query: {body[:300]!r}")
+        floor.get(target, workloads.JSON)
+        clock.append(time.perf_counter())
+        time.sleep(IDLE_SECONDS)
+        clock.append(time.perf_counter())
+        execute(local, prepared.job)
+        clock.append(time.perf_counter())
         if i < WARM_UP:
             continue
-        lexer, prepare, evaluation, executed, pooled, total = (b - a for a, b in itertools.pairwise(clock))
+        lexer, prepare, evaluation, executed, pooled, total, floored, _, idle = (
+            b - a for a, b in itertools.pairwise(clock))
         # the worker's evaluation is taken to cost what the same job costs here: the rest of
         # the pool's time is the round trip; the rest of the HTTP total is the HTTP layer
         for stage, seconds in (("lexer", lexer), ("prepare", prepare), ("ipc", pooled - executed),
-                               ("execute", executed), ("evaluation", evaluation),
-                               ("http", total - lexer - prepare - pooled), ("total", total)):
+                               ("execute", executed), ("evaluation", evaluation), ("idle", idle),
+                               ("http", total - lexer - prepare - pooled), ("floor", floored), ("total", total)):
             times[stage].append(seconds)
     return times
 
@@ -233,16 +265,19 @@ def print_stages(record: dict[str, Any]) -> None:
     header = f"{'stage':<38}" + "".join(f" | {name + ' p50':>13} {'p90':>8} {'share':>5}" for name in names)
     print(header)
     print("-" * len(header))
-    for stage in (*STAGES[:4], "evaluation", "http", "total"):
+    for stage in (*STAGES[:4], "evaluation", "idle", "http", "floor", "total"):
         cells = ""
         for name in names:
             figures = record["workloads"][name]
+            if stage not in figures:  # a record of before the line was measured
+                continue
             median, p90 = figures[stage]["median_us"], figures[stage]["p90_us"]
             share = median / figures["total"]["median_us"] * 100 if stage != "total" else 100.0
             cells += f" | {fmt(median, 0):>13} {fmt(p90, 0):>8} {share:>4.0f}%"
         print(f"{LABELS[stage]:<38}{cells}")
     print("(per query: IPC = pool run - execute here; HTTP layer = total - lexer - prepare - pool run; the\n"
-          " evaluation line is part of the one above it; each median is its own, so they need not add up)")
+          " evaluation line is part of the one above it, the idle line the same work after a sleep, the floor\n"
+          " the same request to uvicorn serving a fixed answer; each median is its own, so they need not add up)")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

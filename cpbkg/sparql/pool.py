@@ -73,14 +73,15 @@ _CANCEL = b"cancel"
 #: bytes of an answer :meth:`QueryPool.run` reads before it hands the answer on with the rest to come
 SPOOL_BYTES = 4 << 20
 #: seconds a stopped answer may take to end before its worker is killed instead
-_DRAIN_SECONDS = 5.0
+DRAIN_SECONDS = 5.0
 #: an answer, however slowly its client reads, is whole within this many times the job's timeout
 STREAM_FACTOR = 10
 #: bytes of frames a worker holds before it writes them (an answer's last ones go with its end)
 _FLUSH_BYTES = 64 << 10
 #: bytes of an answer :meth:`QueryPool.run_async` reads on the event loop; a longer one goes on in a thread
 LOOP_BYTES = 256 << 10
-#: what runs a blocking call in a thread for the event loop (the app's: anyio, with its thread limiter)
+#: what runs a blocking call in a thread for the event loop (the app's: anyio, with its thread limiter,
+#: which waits for the call when cancelled: an answer read in a thread is returned, never dropped)
 InThread = Callable[[Callable[[], Answer]], Awaitable[Answer]]
 #: the longest job frame the event loop writes (an idle worker's empty pipe takes it without waiting)
 _LOOP_JOB_BYTES = 16 << 10
@@ -694,10 +695,10 @@ class AnswerStream:
         return Answer(self.kind, self.format, b"".join(parts), rest=rest)
 
     def close(self) -> None:
-        """Stop the answer if it is not whole yet (idempotent; blocks up to :data:`_DRAIN_SECONDS`)."""
+        """Stop the answer if it is not whole yet (idempotent; blocks up to :data:`DRAIN_SECONDS`)."""
         if self.done:
             return
-        drain = min(self.deadline, self.ends_by, time.monotonic() + _DRAIN_SECONDS)
+        drain = min(self.deadline, self.ends_by, time.monotonic() + DRAIN_SECONDS)
         try:
             self._worker.send(_CANCEL)
             while True:
@@ -824,6 +825,10 @@ class QueryPool:
         :data:`LOOP_BYTES`, the timeout, a worker that dies -- goes on in ``in_thread`` (which runs
         a blocking call in a thread) exactly as :meth:`run` does: the thread kills at the
         timeout, reports a crash, streams or spools a long answer.
+
+        Cancelled (its client went away): an answer the event loop reads is stopped at once
+        (:meth:`AnswerStream.close`, in a thread). One a thread reads goes on: anyio's thread is
+        waited for, and its answer returned, for the caller to send or close.
         """
         frame = job.encode()
         worker = self._idle_worker() if len(frame) <= _LOOP_JOB_BYTES else None

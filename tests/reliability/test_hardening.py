@@ -474,6 +474,34 @@ def test_queries_whose_clients_left_while_they_waited_never_run(web_settings: Se
         pool.close()
 
 
+@pytest.mark.parametrize("request_of", [_get, _post], ids=["GET", "POST"])
+def test_a_query_whose_client_left_while_it_ran_is_stopped(web_settings: Settings,  # noqa: F811
+                                                           web_store: LoadedStore,  # noqa: F811
+                                                           request_of: Callable[[str], bytes]) -> None:
+    """A pathological query runs on the only worker, under a timeout far longer than the test, and its
+    client closes the connection. The answer is stopped: the worker, which cannot take the stop in
+    the middle of an evaluation, is killed and replaced, and a new query is answered. Without the
+    stop the worker would stay busy until the timeout, and the new query would wait for it."""
+    settings = web_settings.with_(query_timeout=900.0, query_workers=1, query_queue=20, client_queries=0)
+    pool = QueryPool(web_store.path, size=1).start()
+    server = Server(create_app(settings, store=web_store, pool=pool), settings)
+    try:
+        pool.warm()
+        first = pool.pids
+        slots = current(server.app).process.query_slots
+        sock = _send_and_leave(server.port, request_of(PATHOLOGICAL.replace("{i}", str(time.time_ns()))))
+        _until(lambda: slots.borrowed_tokens >= 1, "the pathological query to hold the worker")
+        sock.close()
+        with httpx.Client(base_url=server.url, timeout=300) as c:
+            fresh = c.get("/sparql", params={"query": f'ASK {{ ?s ?p "after {time.time_ns()}" }}'},
+                          headers={"Accept": JSON})
+        assert fresh.status_code == 200, fresh.text
+        assert pool.pids != first, "the worker that ran the stopped query was not replaced"
+    finally:
+        server.stop()
+        pool.close()
+
+
 def test_one_client_cannot_starve_another(hardened: Server) -> None:
     answers, normal = asyncio.run(_pathological_and_normal(hardened.url, ("127.0.0.1", {}), (OTHER, {})))
     _check_flood(answers, normal)

@@ -40,8 +40,9 @@ The handlers are ``async`` but never block the event loop. A ``GET`` with a shor
 for as data takes the direct path before routing (:func:`direct_query`, called by the app's
 middleware): read, negotiated and lexed once, then answered like :func:`sparql_get`. A query
 that must run waits on the loop for one of the ``Settings.query_workers`` slots (up to the
-timeout, then 503; it leaves the queue if its client goes away meanwhile) and then talks to its
-worker process, from the loop for a small answer, else from a thread (:mod:`cpbkg.sparql.pool`).
+timeout, then 503) and then talks to its worker process, from the loop for a small answer, else
+from a thread (:mod:`cpbkg.sparql.pool`). A query whose client goes away is given up, waiting or
+running (:func:`_run`).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -273,51 +274,88 @@ async def _run(state: ServingState, prepared: Prepared, receive: Receive | None 
     sends the job and reads a small answer itself, anything longer is read in a thread
     (:meth:`cpbkg.sparql.pool.QueryPool.run_async`).
 
-    A query whose client goes away while it waits for a slot leaves the queue (``receive``: the
-    request's, read for its ``http.disconnect``; raises ClientDisconnect): a client that sent
-    many and left does not keep the workers busy with answers nobody reads.
+    A query whose client goes away (``receive``: the request's, read for its ``http.disconnect``)
+    is given up and raises ClientDisconnect: while it waits for a slot, it leaves the queue; while
+    its worker evaluates it, the answer is stopped, and the worker is free again once it has
+    taken the stop, or killed and replaced within :data:`cpbkg.sparql.pool.DRAIN_SECONDS` (one read
+    in a thread comes back once the thread has it; a rest to come is stopped as it is sent,
+    :class:`StreamedAnswer`). A client that sent many and left does not keep the workers busy
+    with answers nobody reads.
 
-    The slot is free again when the answer is in -- or, for an answer that streams on
-    (``Answer.rest``), once its worker is free: at the answer's end when it is spooled to disk
+    The slot is free again when the answer is in (or given up) -- or, for an answer that streams
+    on (``Answer.rest``), once its worker is free: at the answer's end when it is spooled to disk
     (:mod:`cpbkg.sparql.spool`), however slowly its client reads, else once the stream is closed.
     """
     slots = state.process.query_slots
-    free = slots.take() or await _wait_for_slot(slots, prepared.job.timeout, receive)
-    answer = None
+    watch = _ClientWatch(receive)
     try:
-        # the request's own build: a reload (POST /admin/reload) stops its workers only once the
-        # requests on it are done (cpbkg.web.state)
-        answer = await state.query_service.run_async(prepared, _in_thread(state))
-        return answer
-    finally:
-        if answer is None or answer.rest is None:
-            free()
-        else:
-            answer.rest.when_free(_on_loop(free))
-
-
-async def _wait_for_slot(slots: Admission, timeout: float, receive: Receive | None) -> Callable[[], None]:
-    """A query slot, waited for up to ``timeout`` s (ServerBusy after), unless the client goes away
-    first (ClientDisconnect; ``receive`` None: not watched).
-
-    The watch is one task with a callback, not a task group: under load most queries wait, and a
-    task group of two halved the distinct lookups one process answered (1,307-1,412 req/s to 648-651).
-    """
-    watcher: asyncio.Task[None] | None = None
-    with anyio.move_on_after(timeout) as waited:
-        def stop_waiting(_: object) -> None:
-            waited.cancel()
-
-        if receive is not None:
-            watcher = asyncio.get_running_loop().create_task(until_disconnect(receive))
-            watcher.add_done_callback(stop_waiting)
+        free = slots.take() or await _wait_for_slot(slots, prepared.job.timeout, watch)
+        answer = None
         try:
-            return await slots.acquire()  # cancelled: an Admission waiter leaves the queue
+            # the request's own build: a reload (POST /admin/reload) stops its workers only once the
+            # requests on it are done (cpbkg.web.state)
+            with anyio.CancelScope() as running, watch.cancelling(running):
+                answer = await state.query_service.run_async(prepared, _in_thread(state))
+            if answer is None:
+                log.info("stopped a query whose client went away while it ran")
+                raise ClientDisconnect()
+            return answer
         finally:
-            if watcher is not None and not watcher.done():
-                watcher.remove_done_callback(stop_waiting)
-                watcher.cancel()
-    if watcher is not None and watcher.done() and not watcher.cancelled():
+            if answer is None or answer.rest is None:
+                free()
+            else:
+                answer.rest.when_free(_on_loop(free))
+    finally:
+        watch.close()
+
+
+class _ClientWatch:
+    """Whether a request's client is still there: one task reads its ``receive`` for the
+    ``http.disconnect`` (started on first use; ``receive`` None: nothing is watched).
+
+    One task with a callback, not a task group: under load most queries wait, and a task group of
+    two halved the distinct lookups one process answered (1,307-1,412 req/s to 648-651).
+    """
+
+    def __init__(self, receive: Receive | None) -> None:
+        self._receive = receive
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.contextmanager
+    def cancelling(self, scope: anyio.CancelScope) -> Iterator[None]:
+        """While in it, the client's going cancels ``scope`` (at once if it has gone already)."""
+        if self._receive is None:
+            yield
+            return
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(until_disconnect(self._receive))
+
+        def cancel(_: object) -> None:
+            scope.cancel()
+
+        self._task.add_done_callback(cancel)
+        try:
+            yield
+        finally:
+            self._task.remove_done_callback(cancel)
+
+    @property
+    def gone(self) -> bool:
+        """The client has gone away."""
+        return self._task is not None and self._task.done() and not self._task.cancelled()
+
+    def close(self) -> None:
+        """Stop watching."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
+async def _wait_for_slot(slots: Admission, timeout: float, watch: _ClientWatch) -> Callable[[], None]:
+    """A query slot, waited for up to ``timeout`` s (ServerBusy after), unless the client goes away
+    first (ClientDisconnect)."""
+    with anyio.move_on_after(timeout) as waited, watch.cancelling(waited):
+        return await slots.acquire()  # cancelled: an Admission waiter leaves the queue
+    if watch.gone:
         raise ClientDisconnect()
     raise ServerBusy(f"every query worker stayed busy for {timeout:g} s; try again later")
 
