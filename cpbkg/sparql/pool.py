@@ -496,6 +496,8 @@ class _LoopRead:
         self.size = 0
         #: True once the answer's E frame is in
         self.ended = False
+        #: True once :meth:`stop` has run (not ``over.done()``: a cancelled task cancels ``over`` itself)
+        self.stopped = False
         self._buffer = bytearray()
         self._loop = asyncio.get_running_loop()
         self.over: asyncio.Future[None] = self._loop.create_future()
@@ -503,6 +505,8 @@ class _LoopRead:
         self._loop.add_reader(worker.rfd, self._readable)
 
     def _readable(self) -> None:
+        if self.stopped:
+            return
         try:
             data = os.read(self.worker.rfd, 1 << 18)  # readable: does not block
         except BlockingIOError:
@@ -529,16 +533,23 @@ class _LoopRead:
             self.stop()
 
     def stop(self) -> None:
-        """Stop reading (idempotent): the bytes of a frame begun go back to the worker."""
-        if self.over.done():
+        """Stop reading (idempotent): the bytes of a frame begun go back to the worker.
+
+        Also once ``over`` was cancelled (the task awaiting it was): a reader left on the pipe
+        would take the frames of the answer that the thread stopping it waits for, then, once the
+        worker is replaced and its descriptor reused, the new worker's (which then never seemed
+        ready: "a query worker did not start within 60 s", bench/ 2026-12-07)."""
+        if self.stopped:
             return
+        self.stopped = True
         self._timer.cancel()
         with contextlib.suppress(OSError, ValueError):  # a pipe the pool closed meanwhile (shut down)
             self._loop.remove_reader(self.worker.rfd)
             # uvloop made the pipe non-blocking; the thread that reads on waits for its bytes
             os.set_blocking(self.worker.rfd, True)
         self.worker.pending = bytes(self._buffer)
-        self.over.set_result(None)
+        if not self.over.done():
+            self.over.set_result(None)
 
 
 class AnswerStream:

@@ -7,6 +7,7 @@ Real worker processes on the session's store; ``in_thread`` is anyio's thread, c
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import signal
@@ -147,6 +148,29 @@ def test_a_cancelled_job_frees_its_worker(service: QueryService, loop: Loop) -> 
     answer = service.pool.run(job(service, "ASK {}"))
     assert answer.body
     assert service.pool._active == 0
+
+
+def test_a_cancelled_read_leaves_the_pipe_to_the_thread_that_stops_the_answer(service: QueryService,
+                                                                              loop: Loop) -> None:
+    """Cancelling the task that reads an answer on the loop cancels the future it awaits: the loop
+    must still stop watching the worker's pipe, and give it back blocking. A reader left there took
+    the frames the stopping thread waited for (so the worker was killed), then, once the descriptor
+    was reused, a new worker's ready frame."""
+    (worker,) = service.pool._workers
+
+    async def cancelled() -> tuple[bool, bool]:
+        task = asyncio.get_running_loop().create_task(service.pool.run_async(job(service, ENDLESS), Threads()))
+        await anyio.sleep(0.3)  # the job is sent, its answer read on the loop
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return asyncio.get_running_loop().remove_reader(worker.rfd), os.get_blocking(worker.rfd)
+
+    still_read, blocking = loop.run(cancelled)
+    assert not still_read, "the event loop still reads the pipe of the stopped answer's worker"
+    assert blocking
+    # the worker stops the answer, or is killed at the timeout; either way the pool answers again
+    assert service.pool.run(job(service, "ASK {}")).body
 
 
 def test_a_long_capped_answer_goes_on_in_a_thread(service: QueryService, loop: Loop) -> None:
