@@ -336,8 +336,9 @@ def start_oxigraph_server(workdir: Path) -> Server:
 
 
 def start_floor(workdir: Path) -> Server:
-    """uvicorn serving bench/floor.py's fixed answer, with the options ``cpbkg serve`` gives it
-    (httptools, uvloop, no access log): the floor of a Python front end (bench/stages.py)."""
+    """uvicorn serving bench/floor.py's fixed answer as it runs ``cpbkg serve`` (httptools and uvloop,
+    which uvicorn's ``auto`` picks when they are installed; no access log): the floor of a Python
+    front end (bench/stages.py)."""
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "bench.floor:app", "--host", "127.0.0.1", "--port", str(port),
            "--http", "httptools", "--loop", "uvloop", "--lifespan", "off", "--no-access-log", "--log-level", "warning"]

@@ -22,14 +22,14 @@ one at a time, and times each stage in this process with ``time.perf_counter``:
   keep-alive connection from a minimal socket client, minus the stages above (per query): uvicorn,
   the middleware and the app's direct path of ``/sparql`` (the query string, negotiation, the cache
   and memo lookups, the query slot), the response. The line under it is its floor: the same
-  request sent to uvicorn serving a fixed answer (bench/floor.py), what any Python front end costs;
+  request sent to uvicorn serving a fixed answer (bench/floor.py), what any Python front end costs.
 
-Two more lines say why a stage costs more in the server than alone:
+One more line says why a stage costs more in the server than alone:
 
 * **after 0.5 ms idle**: the evaluation + serialisation again, after this process slept 0.5 ms, as
   a worker does between jobs and the server between requests: code that runs right after a sleep
   finds the processor's caches cold (a lookup's, back to back in one process on the 2-core VM of
-  the notes: 96 µs; after the sleep: 192 µs, measured 2026-12-07);
+  the notes: 96 µs; after the sleep: 192 µs, measured 2026-12-07).
 
 Median and p90 of each over the queries (the medians of the stages need not add up to the median
 of the total: each is the median of its own differences). Run
