@@ -444,16 +444,12 @@ class StreamedAnswer(Response):
         del self.headers["content-length"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        watch = _ClientWatch(receive)
         try:
-            async with anyio.create_task_group() as group:
-                async def client_gone() -> None:
-                    await until_disconnect(receive)
-                    group.cancel_scope.cancel()
-
-                group.start_soon(client_gone)
+            with anyio.CancelScope() as sending, watch.cancelling(sending):
                 await self._send(scope, send)
-                group.cancel_scope.cancel()
         finally:
+            watch.close()
             await _stop(self.state, self.answer)
 
     async def _send(self, scope: Scope, send: Send) -> None:
